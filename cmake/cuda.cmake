@@ -1,0 +1,27 @@
+# The CUDA backend is optional: without a toolkit everything else builds and runs on the CPU.
+set(PAGODA_CUDA_ENABLED OFF)
+# Portable default: Turing (sm_75) up to Hopper and Blackwell consumer cards, plus PTX for newer GPUs.
+set(PAGODA_CUDA_ARCHITECTURES "75;80;86;89;90;120-virtual" CACHE STRING
+    "CUDA architectures to build (e.g. 90 alone for a fast single-arch build)")
+if(PAGODA_CUDA)
+    if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+        set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+    endif()
+    include(CheckLanguage)
+    check_language(CUDA)
+    if(CMAKE_CUDA_COMPILER)
+        set(CMAKE_CUDA_ARCHITECTURES ${PAGODA_CUDA_ARCHITECTURES})
+        enable_language(CUDA)
+        find_package(CUDAToolkit REQUIRED)
+        # CMake 3.25 does not know nvcc 13's C++20 flag; teach it.
+        set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+        set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+        set(CMAKE_CUDA_STANDARD 20)
+        set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+        string(APPEND CMAKE_CUDA_FLAGS " --expt-relaxed-constexpr")
+        set(PAGODA_CUDA_ENABLED ON)
+        message(STATUS "Pagoda: CUDA backend enabled (${CMAKE_CUDA_COMPILER}, archs ${CMAKE_CUDA_ARCHITECTURES})")
+    else()
+        message(STATUS "Pagoda: no CUDA compiler found; building the CPU backend only")
+    endif()
+endif()
