@@ -20,6 +20,7 @@ constexpr Command kCommands[] = {
     {"info", pagoda::cli::run_info, "describe a GGUF model file"},
     {"quantize", pagoda::cli::run_quantize, "re-encode a GGUF model (f16, q8_0, q4_0, q4_k, q6_k, q4_k_m, ...)"},
     {"bench", pagoda::cli::run_bench, "measure prompt and generation speed"},
+    {"template", pagoda::cli::run_template, "render a chat with the model's chat template"},
 };
 
 void print_help() {
