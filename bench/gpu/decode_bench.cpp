@@ -1,0 +1,317 @@
+// pagoda-gpu-bench: decode speed of a Llama-3-8B-shaped model on the CUDA backend, and
+// how close it comes to the memory-bandwidth roofline.
+//
+// Weights are random, generated on the GPU (cuda_random_weight) so an 8B model in F16
+// (16 GB) needs neither a file nor host memory. The forward pass is the llama graph
+// written directly against Backend (embed, rms_norm, q/k/v/o, rope, kv_write, paged
+// attention, SwiGLU FFN, output): the ops the engine's transformer calls.
+//
+// Decode at batch B: each step is B sequences x 1 token, ended by reading the logits
+// to the host and picking the argmax there, as a real generation loop does. The
+// roofline is bandwidth / bytes-per-step, with the bandwidth measured in the same run
+// (device-to-device copy, read + write bytes) and bytes-per-step = every weight read
+// once + the K and V of each sequence's context.
+//
+//   pagoda-gpu-bench [--type q4_0|f16|q8_0|q4_k|q6_k] [--batch N] [--ctx N] [--tokens N]
+//                    [--layers N] [--json PATH]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "create_cuda_backend.h"
+#include "cuda_bench_support.h"
+#include "model/ggml_type.h"
+
+namespace pagoda {
+namespace {
+
+struct Shape {  // Llama 3 8B
+    int32_t dim = 4096;
+    int32_t n_layers = 32;
+    int32_t n_heads = 32;
+    int32_t n_kv_heads = 8;
+    int32_t head_dim = 128;
+    int32_t ffn = 14336;
+    int32_t vocab = 128256;
+    float rope_base = 500000.0f;
+    float eps = 1e-5f;
+    int32_t kv_dim() const { return n_kv_heads * head_dim; }
+};
+
+struct LayerWeights {
+    Tensor attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down;
+};
+
+struct Weights {
+    Tensor embd, out_norm, out;
+    std::vector<LayerWeights> layers;
+    uint64_t matmul_bytes = 0;  // read once per step: every projection and the output
+};
+
+uint64_t tensor_bytes(const Tensor& t) { return ggml_row_bytes(t.type, t.cols).value_or(0) * t.rows; }
+
+Result<Weights> make_weights(Backend& b, const Shape& s, GgmlType type) {
+    Weights w;
+    uint64_t seed = 1;
+    auto mat = [&](int64_t rows, int64_t cols, Tensor& t) -> Status {
+        auto r = cuda_random_weight(b, type, rows, cols, seed++, 1.0f / std::sqrt(static_cast<float>(cols)));
+        if (!r.is_ok()) return r.status();
+        t = *r;
+        w.matmul_bytes += tensor_bytes(t);
+        return Status::ok();
+    };
+    auto norm = [&](int64_t n, Tensor& t) -> Status {
+        auto r = cuda_random_weight(b, GgmlType::F32, 1, n, seed++, 1.0f);
+        if (!r.is_ok()) return r.status();
+        t = *r;
+        return Status::ok();
+    };
+    auto e = cuda_random_weight(b, type, s.vocab, s.dim, seed++, 1.0f);
+    if (!e.is_ok()) return e.status();
+    w.embd = *e;
+    w.layers.resize(static_cast<size_t>(s.n_layers));
+    for (LayerWeights& l : w.layers) {
+        PAGODA_RETURN_IF_ERROR(norm(s.dim, l.attn_norm));
+        PAGODA_RETURN_IF_ERROR(mat(s.dim, s.dim, l.wq));
+        PAGODA_RETURN_IF_ERROR(mat(s.kv_dim(), s.dim, l.wk));
+        PAGODA_RETURN_IF_ERROR(mat(s.kv_dim(), s.dim, l.wv));
+        PAGODA_RETURN_IF_ERROR(mat(s.dim, s.dim, l.wo));
+        PAGODA_RETURN_IF_ERROR(norm(s.dim, l.ffn_norm));
+        PAGODA_RETURN_IF_ERROR(mat(s.ffn, s.dim, l.w_gate));
+        PAGODA_RETURN_IF_ERROR(mat(s.ffn, s.dim, l.w_up));
+        PAGODA_RETURN_IF_ERROR(mat(s.dim, s.ffn, l.w_down));
+    }
+    PAGODA_RETURN_IF_ERROR(norm(s.dim, w.out_norm));
+    PAGODA_RETURN_IF_ERROR(mat(s.vocab, s.dim, w.out));
+    return w;
+}
+
+// One step: [n_tokens] -> logits [logit_rows, vocab] on the host.
+Status forward(Backend& b, const Shape& s, const Weights& w, const StepInputs& in, std::vector<float>& logits) {
+    const int64_t n = in.n_tokens();
+    b.reset_scratch();
+    auto act = [&](int64_t rows, int64_t cols) { return b.alloc_activations(rows, cols); };
+    auto x = act(n, s.dim), h = act(n, s.dim), q = act(n, s.dim), k = act(n, s.kv_dim()), v = act(n, s.kv_dim()),
+         a = act(n, s.dim), o = act(n, s.dim), g = act(n, s.ffn), u = act(n, s.ffn);
+    const int64_t n_out = static_cast<int64_t>(in.logit_rows.size());
+    auto xo = act(n_out, s.dim), lo = act(n_out, s.vocab);
+    for (auto* t : {&x, &h, &q, &k, &v, &a, &o, &g, &u, &xo, &lo}) {
+        if (!t->is_ok()) return t->status();
+    }
+    RopeParams rp;
+    rp.head_dim = s.head_dim;
+    rp.n_rot = s.head_dim;
+    rp.freq_base = s.rope_base;
+    AttentionParams ap;
+    ap.n_heads = s.n_heads;
+    ap.n_kv_heads = s.n_kv_heads;
+    ap.head_dim = s.head_dim;
+    ap.scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+
+    PAGODA_RETURN_IF_ERROR(b.begin_step(in));
+    b.embed(w.embd, *x);
+    for (int32_t l = 0; l < s.n_layers; ++l) {
+        const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
+        b.rms_norm(*x, lw.attn_norm, s.eps, *h);
+        b.matmul(lw.wq, *h, *q);
+        b.matmul(lw.wk, *h, *k);
+        b.matmul(lw.wv, *h, *v);
+        b.rope(*q, s.n_heads, rp);
+        b.rope(*k, s.n_kv_heads, rp);
+        b.kv_write(l, *k, *v);
+        b.attention(l, *q, *a, ap);
+        b.matmul(lw.wo, *a, *o);
+        b.add(*x, *o);
+        b.rms_norm(*x, lw.ffn_norm, s.eps, *h);
+        b.matmul(lw.w_gate, *h, *g);
+        b.matmul(lw.w_up, *h, *u);
+        b.silu_mul(*g, *u, *g);
+        b.matmul(lw.w_down, *g, *o);
+        b.add(*x, *o);
+    }
+    b.gather_logit_rows(*x, *xo);
+    b.rms_norm(*xo, w.out_norm, s.eps, *xo);
+    b.matmul(w.out, *xo, *lo);
+    PAGODA_RETURN_IF_ERROR(b.end_step());
+    logits.resize(static_cast<size_t>(n_out * s.vocab));
+    return b.read(*lo, logits.data());
+}
+
+// B sequences, each with its own run of blocks [s * blocks_per_seq, ...).
+struct Batch {
+    int32_t block_size = 16;
+    int32_t blocks_per_seq = 0;
+    std::vector<TokenId> tokens;
+    std::vector<int32_t> positions, query_start, context_lens, block_tables, logit_rows;
+    std::vector<int64_t> slots;
+
+    // Tokens [first_pos, first_pos + count) of each of the given sequences.
+    StepInputs step(const std::vector<int32_t>& seqs, int32_t first_pos, int32_t count, TokenId token) {
+        tokens.clear();
+        positions.clear();
+        slots.clear();
+        query_start.assign(1, 0);
+        context_lens.clear();
+        block_tables.clear();
+        logit_rows.clear();
+        for (int32_t seq : seqs) {
+            for (int32_t i = 0; i < count; ++i) {
+                const int32_t pos = first_pos + i;
+                tokens.push_back(token);
+                positions.push_back(pos);
+                slots.push_back((static_cast<int64_t>(seq) * blocks_per_seq + pos / block_size) * block_size +
+                                pos % block_size);
+            }
+            query_start.push_back(static_cast<int32_t>(tokens.size()));
+            context_lens.push_back(first_pos + count);
+            logit_rows.push_back(static_cast<int32_t>(tokens.size()) - 1);
+            for (int32_t b = 0; b < blocks_per_seq; ++b) block_tables.push_back(seq * blocks_per_seq + b);
+        }
+        return StepInputs{tokens, positions, slots, query_start, context_lens, block_tables, blocks_per_seq,
+                          logit_rows};
+    }
+};
+
+TokenId argmax(const float* v, int64_t n) {
+    return static_cast<TokenId>(std::max_element(v, v + n) - v);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int run(int argc, char** argv) {
+    Shape shape;
+    std::string type_name = "q4_0";
+    int32_t batch = 1, ctx = 512, n_decode = 64;
+    std::string json_path;
+    for (int i = 1; i < argc; ++i) {
+        auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : ""; };
+        if (!std::strcmp(argv[i], "--type")) type_name = next();
+        else if (!std::strcmp(argv[i], "--batch")) batch = std::atoi(next());
+        else if (!std::strcmp(argv[i], "--ctx")) ctx = std::atoi(next());
+        else if (!std::strcmp(argv[i], "--tokens")) n_decode = std::atoi(next());
+        else if (!std::strcmp(argv[i], "--layers")) shape.n_layers = std::atoi(next());
+        else if (!std::strcmp(argv[i], "--json")) json_path = next();
+        else {
+            std::fprintf(stderr,
+                         "usage: pagoda-gpu-bench [--type q4_0|f16|q8_0|q4_k|q6_k] [--batch N] [--ctx N] "
+                         "[--tokens N] [--layers N] [--json PATH]\n");
+            return 64;
+        }
+    }
+    const auto type = ggml_type_from_name(type_name.c_str());
+    if (!type || batch < 1 || ctx < 1 || n_decode < 1 || shape.n_layers < 1) {
+        std::fprintf(stderr, "pagoda-gpu-bench: bad arguments\n");
+        return 64;
+    }
+
+    auto created = create_cuda_backend(0);
+    if (!created.is_ok()) {
+        std::printf("SKIP bench: no CUDA device: %s\n", created.status().message().c_str());
+        return 2;
+    }
+    Backend& b = *created.value();
+    std::printf("bench: %s, Llama-3-8B shape (%d layers, dim %d, ffn %d, vocab %d, %d/%d heads), %s weights\n",
+                b.name().c_str(), shape.n_layers, shape.dim, shape.ffn, shape.vocab, shape.n_heads, shape.n_kv_heads,
+                type_name.c_str());
+    std::fflush(stdout);
+
+    const auto bw = cuda_copy_bandwidth(b, uint64_t{1} << 30, 5);
+    if (!bw.is_ok()) {
+        std::printf("FAIL bench: bandwidth: %s\n", bw.status().to_string().c_str());
+        return 1;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    auto weights = make_weights(b, shape, *type);
+    if (!weights.is_ok()) {
+        std::printf("FAIL bench: weights: %s\n", weights.status().to_string().c_str());
+        return 1;
+    }
+    std::printf("bench: %.2f GB of weights generated on the GPU in %.2f s\n", cuda_weight_bytes(b) / 1e9,
+                seconds_since(t0));
+
+    Batch bt;
+    bt.blocks_per_seq = (ctx + n_decode + bt.block_size) / bt.block_size + 1;
+    KvCacheConfig kv;
+    kv.n_layers = shape.n_layers;
+    kv.n_kv_heads = shape.n_kv_heads;
+    kv.head_dim = shape.head_dim;
+    kv.block_size = bt.block_size;
+    kv.n_blocks = bt.blocks_per_seq * batch;
+    kv.type = GgmlType::F16;
+    if (Status s = b.init_kv_cache(kv); !s) {
+        std::printf("FAIL bench: KV cache: %s\n", s.to_string().c_str());
+        return 1;
+    }
+
+    // Prefill every sequence's context, one sequence and up to 512 tokens per step.
+    std::vector<float> logits;
+    double prefill_s = 0.0;
+    for (int32_t seq = 0; seq < batch; ++seq) {
+        for (int32_t p = 0; p < ctx; p += 512) {
+            const int32_t count = std::min(512, ctx - p);
+            t0 = std::chrono::steady_clock::now();
+            if (Status s = forward(b, shape, *weights, bt.step({seq}, p, count, 1000 + p % 7), logits); !s) {
+                std::printf("FAIL bench: prefill: %s\n", s.to_string().c_str());
+                return 1;
+            }
+            if (seq == 0) prefill_s += seconds_since(t0);
+        }
+    }
+    std::printf("bench: prefill %d tokens in %.3f s (%.0f tok/s)\n", ctx, prefill_s, ctx / prefill_s);
+
+    // Decode: warm-up steps, then timed ones; greedy on the host like a real loop.
+    std::vector<int32_t> seqs(static_cast<size_t>(batch));
+    for (int32_t i = 0; i < batch; ++i) seqs[static_cast<size_t>(i)] = i;
+    TokenId tok = argmax(logits.data(), shape.vocab);
+    const int32_t warmup = 3;
+    double decode_s = 0.0;
+    for (int32_t step = 0; step < warmup + n_decode; ++step) {
+        t0 = std::chrono::steady_clock::now();
+        if (Status s = forward(b, shape, *weights, bt.step(seqs, ctx + step, 1, tok), logits); !s) {
+            std::printf("FAIL bench: decode: %s\n", s.to_string().c_str());
+            return 1;
+        }
+        tok = argmax(logits.data(), shape.vocab);
+        if (step >= warmup) decode_s += seconds_since(t0);
+    }
+    const double step_ms = decode_s / n_decode * 1e3;
+    const double tok_s = batch * n_decode / decode_s;
+
+    // Roofline: every weight once, plus each sequence's K and V (F16) at the mean context.
+    const double mean_ctx = ctx + warmup + (n_decode - 1) / 2.0;
+    const double kv_bytes = 2.0 * shape.n_layers * shape.kv_dim() * 2.0 * mean_ctx * batch;
+    const double embd_bytes = static_cast<double>(tensor_bytes(weights->embd)) / shape.vocab * batch;
+    const double bytes_per_step = static_cast<double>(weights->matmul_bytes) + kv_bytes + embd_bytes;
+    const double roofline_step_ms = bytes_per_step / (*bw * 1e9) * 1e3;
+    const double roofline_tok_s = batch * 1e3 / roofline_step_ms;
+    std::printf("RESULT %s batch %d ctx %d: decode %.1f tok/s (%.2f ms/step); bytes/step %.2f GB (weights %.2f, "
+                "KV %.3f); copy bandwidth %.0f GB/s (read+write); roofline %.1f tok/s (%.2f ms/step); "
+                "%.0f%% of roofline\n",
+                type_name.c_str(), batch, ctx, tok_s, step_ms, bytes_per_step / 1e9, weights->matmul_bytes / 1e9,
+                kv_bytes / 1e9, *bw, roofline_tok_s, roofline_step_ms, 100.0 * roofline_step_ms / step_ms);
+    if (!json_path.empty()) {
+        if (FILE* f = std::fopen(json_path.c_str(), "a")) {
+            std::fprintf(f,
+                         "{\"device\":\"%s\",\"type\":\"%s\",\"batch\":%d,\"ctx\":%d,\"decode_tok_s\":%.2f,"
+                         "\"step_ms\":%.3f,\"prefill_tok_s\":%.1f,\"bytes_per_step\":%.0f,\"copy_bw_gbs\":%.1f,"
+                         "\"roofline_tok_s\":%.2f,\"roofline_fraction\":%.4f}\n",
+                         b.name().c_str(), type_name.c_str(), batch, ctx, tok_s, step_ms, ctx / prefill_s,
+                         bytes_per_step, *bw, roofline_tok_s, roofline_step_ms / step_ms);
+            std::fclose(f);
+        }
+    }
+    return 0;
+}
+
+}  // namespace
+}  // namespace pagoda
+
+int main(int argc, char** argv) { return pagoda::run(argc, argv); }

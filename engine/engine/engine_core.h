@@ -1,0 +1,143 @@
+// The engine without its thread: requests in, one step at a time, callbacks out. The
+// Engine (engine.h) runs it on its own thread behind an inbox; tests drive it directly
+// so that requests can arrive at chosen steps.
+//
+//   step():  scheduler.schedule() -> StepBatch -> Transformer::forward -> per sampled
+//            row: fork (n > 1), logit_bias + penalties, draw, logprobs, stop checks,
+//            text -> scheduler.on_step_done -> one on_delta per request, on_finish.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+#include "kv/kv_cache_manager.h"
+#include "model/model.h"
+#include "pagoda/engine.h"
+#include "pagoda/request.h"
+#include "sample/logits_processors.h"
+#include "sample/text_stream.h"
+#include "sample/token_sampler.h"
+#include "sched/scheduler.h"
+#include "sched/step_batch.h"
+
+namespace pagoda {
+
+class EngineCore {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    // Sizes the KV pool from the config and allocates it on the model's backend.
+    // The model must outlive the core.
+    static Result<std::unique_ptr<EngineCore>> create(Model& model, const EngineConfig& config);
+    ~EngineCore();
+
+    // Whether the request can run (see Engine::submit). Reads only immutable state.
+    Status check_request(const Request& request) const;
+    // Queues a checked request (ids must be unique).
+    void add_request(RequestId id, Request request, std::shared_ptr<Sink> sink,
+                     Clock::time_point submitted = Clock::now());
+    // Ends the request now as cancelled (its blocks are free when this returns).
+    void cancel(RequestId id);
+    void cancel_all();
+    // One scheduling + forward + sampling step; a no-op when idle. A failed forward
+    // pass ends the step's requests with FinishReason::error and is returned too.
+    Status step();
+
+    bool has_work() const { return scheduler_->has_work(); }
+    bool has_request(RequestId id) const { return requests_.count(id) != 0; }
+    EngineStats stats() const;
+    // Tokens/s over the last few seconds, at `now` (thread-safe).
+    void rates(double& prompt_tps, double& generated_tps) const;
+
+    const KvCacheManager& kv() const { return *kv_; }
+    const Scheduler& scheduler() const { return *scheduler_; }
+    const EngineConfig& config() const { return config_; }
+    int32_t max_model_len() const { return max_model_len_; }
+    Model& model() { return model_; }
+
+private:
+    struct RequestState;
+    struct SeqState {
+        std::unique_ptr<Sequence> seq;
+        RequestState* req = nullptr;
+        TokenSampler sampler;
+        PenaltyState penalties;
+        TextStream text;
+        int32_t n_generated = 0;
+        bool done = false;
+        SeqState(uint64_t seed, const Tokenizer* tok, std::vector<std::string> stops)
+            : sampler(seed), text(tok, std::move(stops)) {}
+    };
+    struct RequestState {
+        RequestId id = 0;
+        Request request;
+        std::shared_ptr<Sink> sink;
+        uint64_t base_seed = 0;
+        std::vector<std::optional<FinishReason>> reasons;  // per sample
+        std::vector<SeqState*> live;                       // unfinished sequences
+        std::string message;
+        RequestDelta pending;
+        bool has_pending = false;
+        bool prompt_logits_sent = false;
+        bool finished = false;
+        bool sink_failed = false;
+        RequestUsage usage;
+        Clock::time_point submitted;
+        std::optional<Clock::time_point> first_token;
+    };
+
+    EngineCore(Model& model, const EngineConfig& config, int32_t max_model_len, int32_t n_blocks);
+
+    bool is_eog(TokenId t) const;
+    SampleDelta& delta_for(RequestState& req, int32_t index);
+    void sample_row(SeqState& st, const float* row);
+    void fork(SeqState& parent);
+    // Ends one sequence (and, before its fork, every sample it stands for).
+    void finish_seq(SeqState& st, FinishReason reason);
+    void fail_request(RequestState& req, FinishReason reason, const std::string& message);
+    void deliver();  // pending deltas and finishes of this step
+    void compute_kv_fill(int64_t& allocated, int64_t& filled) const;
+
+    Model& model_;
+    EngineConfig config_;
+    int32_t max_model_len_;
+    int32_t n_vocab_;
+    TokenId eos_ = -1;
+    std::unique_ptr<KvCacheManager> kv_;
+    std::unique_ptr<Scheduler> scheduler_;
+    StepBatch batch_;
+    std::vector<float> logits_;
+    std::vector<float> scratch_;
+    std::mt19937_64 seed_rng_;
+
+    std::unordered_map<RequestId, std::unique_ptr<RequestState>> requests_;
+    std::unordered_map<SeqId, std::unique_ptr<SeqState>> seqs_;
+    std::vector<RequestState*> touched_;  // requests with news this step
+    std::vector<SeqId> dead_seqs_;        // freed at the end of the step
+    SeqId next_seq_id_ = 1;
+    uint64_t next_arrival_ = 0;
+
+    // Counters (engine thread).
+    int64_t steps_ = 0;
+    int64_t prompt_tokens_computed_ = 0;
+    int64_t generated_tokens_ = 0;
+    int64_t requests_finished_ = 0;
+
+    // Recent throughput: (step end, step seconds, prompt tokens, generated tokens).
+    struct RateEntry {
+        Clock::time_point end;
+        double seconds;
+        int64_t prompt;
+        int64_t generated;
+    };
+    mutable std::mutex rate_mutex_;
+    std::deque<RateEntry> rate_window_;
+};
+
+}  // namespace pagoda

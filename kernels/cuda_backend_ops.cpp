@@ -1,0 +1,215 @@
+// The CUDA backend's ops other than matmul: host-side checks (the same as the CPU
+// backend's, so both refuse the same inputs with the same words), then one launch.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "cuda_backend.h"
+#include "model/ggml_type.h"
+
+namespace pagoda::cuda {
+
+void CudaBackend::embed(const Tensor& table, Tensor& out) {
+    if (failed() || !check_step("embed")) return;
+    const auto info = ggml_type_info(static_cast<uint32_t>(table.type));
+    if (!info || !info->runnable || !dequant_supported(table.type) || !table.data || table.rows <= 0 ||
+        table.cols <= 0 || !ggml_row_bytes(table.type, table.cols)) {
+        fail(invalid_argument("embed: the table is not a usable weight tensor"));
+        return;
+    }
+    const int32_t n_tokens = step_.n_tokens;
+    if (!check_f32("embed", "out", out, n_tokens, table.cols)) return;
+    for (int32_t i = 0; i < n_tokens; ++i) {
+        const TokenId token = step_.tokens[static_cast<size_t>(i)];
+        if (token < 0 || token >= table.rows) {
+            fail(invalid_argument("embed: token id " + std::to_string(token) + " outside the vocabulary of " +
+                                  std::to_string(table.rows)));
+            return;
+        }
+    }
+    EmbedArgs a{};
+    a.type = table.type;
+    a.table = table.data;
+    a.row_bytes = static_cast<int64_t>(*ggml_row_bytes(table.type, table.cols));
+    a.tokens = step_.d_tokens;
+    a.out = static_cast<float*>(out.data);
+    a.n_tokens = n_tokens;
+    a.dim = table.cols;
+    launched(launch_embed(a, stream_), "embed");
+}
+
+void CudaBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
+    if (failed()) return;
+    if (!check_f32("rms_norm", "x", x, -1, -1) || !check_f32("rms_norm", "out", out, x.rows, x.cols)) return;
+    if (!(eps >= 0.0f)) {
+        fail(invalid_argument("rms_norm: eps must not be negative"));
+        return;
+    }
+    if (!check_vector("rms_norm", "weight", weight, x.cols)) return;
+    RmsNormArgs a{};
+    a.x = static_cast<const float*>(x.data);
+    a.weight = weight.data;
+    a.weight_type = weight.type;
+    a.out = static_cast<float*>(out.data);
+    a.rows = x.rows;
+    a.cols = x.cols;
+    a.eps = eps;
+    launched(launch_rms_norm(a, stream_), "rms_norm");
+}
+
+void CudaBackend::add(Tensor& x, const Tensor& y) {
+    if (failed()) return;
+    if (!check_f32("add", "x", x, -1, -1) || !check_f32("add", "y", y, x.rows, x.cols)) return;
+    launched(launch_add({static_cast<float*>(x.data), static_cast<const float*>(y.data), x.n_elements()}, stream_),
+             "add");
+}
+
+void CudaBackend::add_bias(Tensor& x, const Tensor& bias) {
+    if (failed()) return;
+    if (!check_f32("add_bias", "x", x, -1, -1) || !check_vector("add_bias", "bias", bias, x.cols)) return;
+    launched(launch_add_bias({static_cast<float*>(x.data), bias.data, bias.type, x.rows, x.cols}, stream_),
+             "add_bias");
+}
+
+void CudaBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) {
+    if (failed()) return;
+    if (!check_f32("silu_mul", "gate", gate, -1, -1) || !check_f32("silu_mul", "up", up, gate.rows, gate.cols) ||
+        !check_f32("silu_mul", "out", out, gate.rows, gate.cols)) {
+        return;
+    }
+    launched(launch_silu_mul({static_cast<const float*>(gate.data), static_cast<const float*>(up.data),
+                              static_cast<float*>(out.data), gate.n_elements()},
+                             stream_),
+             "silu_mul");
+}
+
+void CudaBackend::gather_logit_rows(const Tensor& x, Tensor& out) {
+    if (failed() || !check_step("gather_logit_rows")) return;
+    if (!check_f32("gather_logit_rows", "x", x, step_.n_tokens, -1) ||
+        !check_f32("gather_logit_rows", "out", out, step_.n_logit_rows, x.cols)) {
+        return;
+    }
+    launched(launch_gather_rows({static_cast<const float*>(x.data), step_.d_logit_rows, static_cast<float*>(out.data),
+                                 step_.n_logit_rows, x.cols},
+                                stream_),
+             "gather_logit_rows");
+}
+
+void CudaBackend::rope(Tensor& x, int32_t n_heads, const RopeParams& p) {
+    if (failed() || !check_step("rope")) return;
+    if (n_heads <= 0 || p.head_dim <= 0 || p.n_rot <= 0 || p.n_rot % 2 != 0 || p.n_rot > p.head_dim ||
+        !(p.freq_base > 0.0f) || !std::isfinite(p.freq_base) || !std::isfinite(p.freq_scale)) {
+        fail(invalid_argument("rope: bad parameters (n_heads " + std::to_string(n_heads) + ", head_dim " +
+                              std::to_string(p.head_dim) + ", n_rot " + std::to_string(p.n_rot) + ")"));
+        return;
+    }
+    const int64_t cols = static_cast<int64_t>(n_heads) * p.head_dim;
+    if (!check_f32("rope", "x", x, step_.n_tokens, cols)) return;
+    if (p.freq_factors) {
+        if (p.freq_factors->type != GgmlType::F32 || !p.freq_factors->data ||
+            p.freq_factors->n_elements() != p.n_rot / 2) {
+            fail(invalid_argument("rope: freq_factors must be " + std::to_string(p.n_rot / 2) + " f32 values"));
+            return;
+        }
+    }
+    RopeArgs a{};
+    a.x = static_cast<float*>(x.data);
+    a.positions = step_.d_positions;
+    a.freq_factors = p.freq_factors ? static_cast<const float*>(p.freq_factors->data) : nullptr;
+    a.n_tokens = step_.n_tokens;
+    a.n_heads = n_heads;
+    a.head_dim = p.head_dim;
+    a.n_rot = p.n_rot;
+    // Exactly the CPU backend's expression, so the angles agree bit for bit.
+    a.theta_scale = std::pow(p.freq_base, -2.0f / static_cast<float>(p.n_rot));
+    a.freq_scale = p.freq_scale;
+    a.neox = p.neox;
+    launched(launch_rope(a, stream_), "rope");
+}
+
+void CudaBackend::kv_write(int32_t layer, const Tensor& k, const Tensor& v) {
+    if (failed() || !check_step("kv_write") || !check_kv("kv_write", layer)) return;
+    const int64_t cols = static_cast<int64_t>(kv_config_.n_kv_heads) * kv_config_.head_dim;
+    if (!check_f32("kv_write", "k", k, step_.n_tokens, cols) || !check_f32("kv_write", "v", v, step_.n_tokens, cols)) {
+        return;
+    }
+    KvWriteArgs a{};
+    a.k = static_cast<const float*>(k.data);
+    a.v = static_cast<const float*>(v.data);
+    a.k_pool = k_pool(layer);
+    a.v_pool = v_pool(layer);
+    a.type = kv_config_.type;
+    a.slot_mapping = step_.d_slots;
+    a.n_tokens = step_.n_tokens;
+    a.row_values = static_cast<int32_t>(cols);
+    launched(launch_kv_write(a, stream_), "kv_write");
+}
+
+void CudaBackend::attention(int32_t layer, const Tensor& q, Tensor& out, const AttentionParams& params) {
+    if (failed() || !check_step("attention") || !check_kv("attention", layer)) return;
+    const KvCacheConfig& kvc = kv_config_;
+    if (params.n_heads <= 0 || params.n_kv_heads <= 0 || params.n_heads % params.n_kv_heads != 0 ||
+        params.n_kv_heads != kvc.n_kv_heads || params.head_dim != kvc.head_dim || !std::isfinite(params.scale)) {
+        fail(invalid_argument("attention: n_heads " + std::to_string(params.n_heads) + ", n_kv_heads " +
+                              std::to_string(params.n_kv_heads) + ", head_dim " + std::to_string(params.head_dim) +
+                              " do not fit the KV cache (" + std::to_string(kvc.n_kv_heads) + " heads of " +
+                              std::to_string(kvc.head_dim) + ")"));
+        return;
+    }
+    const int32_t n_tokens = step_.n_tokens;
+    const int64_t cols = static_cast<int64_t>(params.n_heads) * params.head_dim;
+    if (!check_f32("attention", "q", q, n_tokens, cols) || !check_f32("attention", "out", out, n_tokens, cols)) return;
+    if (n_tokens == 0) return;
+
+    AttentionArgs a{};
+    a.q = static_cast<const float*>(q.data);
+    a.out = static_cast<float*>(out.data);
+    a.k_pool = k_pool(layer);
+    a.v_pool = v_pool(layer);
+    a.kv_type = kvc.type;
+    a.positions = step_.d_positions;
+    a.token_seq = step_.d_token_seq;
+    a.block_tables = step_.d_block_tables;
+    a.max_blocks_per_seq = step_.max_blocks_per_seq;
+    a.block_size = kvc.block_size;
+    a.n_tokens = n_tokens;
+    a.n_heads = params.n_heads;
+    a.n_kv_heads = params.n_kv_heads;
+    a.head_dim = params.head_dim;
+    a.scale = params.scale;
+
+    const bool prefill_ok = attention_prefill_supported(params.head_dim);
+    const bool use_prefill =
+        prefill_ok && !debug_.force_decode_attention && (debug_.force_prefill_attention || step_.max_query_len > 1);
+    if (use_prefill) {
+        AttentionPrefillArgs pa{a, step_.d_tiles, static_cast<int32_t>(step_.tiles.size())};
+        launched(launch_attention_prefill(pa, stream_), "attention");
+        return;
+    }
+
+    // Flash-decoding: split long contexts so that there are about two blocks per SM.
+    const int32_t max_keys = std::max(step_.max_context, 1);
+    const int64_t base_blocks = static_cast<int64_t>(n_tokens) * params.n_kv_heads;
+    const int64_t want_blocks = 2LL * std::max(info_.multiprocessors, 1);
+    int32_t split_len = max_keys;
+    if (debug_.attention_split_len > 0) {
+        split_len = debug_.attention_split_len;
+    } else if (max_keys > 512 && base_blocks < want_blocks) {
+        const int64_t want_splits = (want_blocks + base_blocks - 1) / base_blocks;
+        const int64_t per_split = (max_keys + want_splits - 1) / want_splits;
+        split_len = static_cast<int32_t>(std::max<int64_t>(256, (per_split + 63) / 64 * 64));
+    }
+    AttentionDecodeArgs da{};
+    da.attn = a;
+    da.split_len = split_len;
+    da.n_splits = (max_keys + split_len - 1) / split_len;
+    if (da.n_splits > 1) {
+        const size_t bytes = static_cast<size_t>(n_tokens) * params.n_heads * da.n_splits *
+                             (static_cast<size_t>(params.head_dim) + 2) * sizeof(float);
+        da.partials = static_cast<float*>(workspace(bytes, "attention"));
+        if (!da.partials) return;
+    }
+    launched(launch_attention_decode(da, stream_), "attention");
+}
+
+}  // namespace pagoda::cuda

@@ -1,0 +1,83 @@
+// Device helpers every kernel file shares: warp reductions, half/bfloat16 decoding from
+// raw bits (weights keep their GGUF encoding, so halves arrive as uint16_t), and
+// unaligned int loads for quant blocks whose size is not a multiple of 4 bytes.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+// Pure decoding helpers are host-callable too, so their bit manipulation is unit-tested
+// on machines without a GPU (kernels/selftest/host_decode_check.cu).
+#define PAGODA_HD __host__ __device__ __forceinline__
+
+namespace pagoda::cuda {
+
+constexpr int kWarpSize = 32;
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+    return v;
+}
+
+// Sum over groups of `width` consecutive lanes (width a power of two <= 32).
+template <int width>
+__device__ __forceinline__ float group_sum(float v) {
+#pragma unroll
+    for (int offset = width / 2; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    return v;
+}
+
+template <int width>
+__device__ __forceinline__ float group_max(float v) {
+#pragma unroll
+    for (int offset = width / 2; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+    return v;
+}
+
+PAGODA_HD float half_bits_to_float(uint16_t bits) {
+    __half_raw raw;
+    raw.x = bits;
+    return __half2float(__half(raw));
+}
+
+PAGODA_HD float bf16_bits_to_float(uint16_t bits) {
+#if defined(__CUDA_ARCH__)
+    return __uint_as_float(static_cast<uint32_t>(bits) << 16);
+#else
+    const uint32_t u = static_cast<uint32_t>(bits) << 16;
+    float f;
+    __builtin_memcpy(&f, &u, sizeof f);
+    return f;
+#endif
+}
+
+// Round-to-nearest-even conversions, as the CPU backend's fp32_to_fp16 / fp32_to_bf16 do.
+__device__ __forceinline__ uint16_t float_to_half_bits(float f) { return __half_as_ushort(__float2half_rn(f)); }
+
+__device__ __forceinline__ uint16_t float_to_bf16_bits(float f) {
+    return __bfloat16_as_ushort(__float2bfloat16_rn(f));
+}
+
+// The 32-bit little-endian word at byte offset 4*i of p, where p is only 2-byte aligned
+// (block_q4_0 is 18 bytes, block_q8_0 34, block_q6_K 210: their fields straddle words).
+PAGODA_HD int load_int_b2(const void* p, int i) {
+    const uint16_t* h = static_cast<const uint16_t*>(p) + 2 * i;
+    return static_cast<int>(static_cast<uint32_t>(h[0]) | (static_cast<uint32_t>(h[1]) << 16));
+}
+
+// Same for a 4-byte aligned p.
+PAGODA_HD int load_int_b4(const void* p, int i) { return static_cast<const int*>(p)[i]; }
+
+PAGODA_HD uint16_t load_u16(const uint8_t* p) { return *reinterpret_cast<const uint16_t*>(p); }
+
+}  // namespace pagoda::cuda

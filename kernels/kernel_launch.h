@@ -1,0 +1,213 @@
+// Arguments and launchers of every CUDA kernel: `launch_xxx(const XxxArgs&, cudaStream_t)`
+// returns the launch's cudaError_t. Plain C++ (no device code), so the host-side backend
+// (.cpp) drives the kernels without being compiled by nvcc. Shapes are given per field;
+// activations are fp32 row-major unless stated. One .cu per op family implements them.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "pagoda/types.h"
+
+namespace pagoda::cuda {
+
+// ---- dequant.cu -----------------------------------------------------------------
+struct EmbedArgs {
+    GgmlType type;
+    const void* table;  // [vocab, dim] in `type`
+    int64_t row_bytes;
+    const int32_t* tokens;  // [n_tokens], validated < vocab on the host
+    float* out;             // [n_tokens, dim]
+    int32_t n_tokens;
+    int64_t dim;
+};
+cudaError_t launch_embed(const EmbedArgs& a, cudaStream_t stream);
+
+// Rows [0, rows) of a weight, decoded to F16 (the operand of the large-batch cuBLAS path).
+struct DequantizeF16Args {
+    GgmlType type;
+    const void* src;  // [rows, cols] in `type`
+    int64_t row_bytes;
+    uint16_t* dst;  // [rows, cols] f16
+    int64_t rows;
+    int64_t cols;
+};
+cudaError_t launch_dequantize_f16(const DequantizeF16Args& a, cudaStream_t stream);
+
+bool dequant_supported(GgmlType type);
+
+// ---- elementwise.cu ---------------------------------------------------------------
+struct RmsNormArgs {
+    const float* x;  // [rows, cols]
+    const void* weight;  // [cols] F32, F16 or BF16
+    GgmlType weight_type;
+    float* out;  // [rows, cols]; may alias x
+    int64_t rows;
+    int64_t cols;
+    float eps;
+};
+cudaError_t launch_rms_norm(const RmsNormArgs& a, cudaStream_t stream);
+
+struct AddArgs {
+    float* x;        // [n]
+    const float* y;  // [n]
+    int64_t n;
+};
+cudaError_t launch_add(const AddArgs& a, cudaStream_t stream);
+
+struct AddBiasArgs {
+    float* x;  // [rows, cols]
+    const void* bias;  // [cols] F32, F16 or BF16
+    GgmlType bias_type;
+    int64_t rows;
+    int64_t cols;
+};
+cudaError_t launch_add_bias(const AddBiasArgs& a, cudaStream_t stream);
+
+struct SiluMulArgs {
+    const float* gate;  // [n]
+    const float* up;    // [n]
+    float* out;         // [n]; may alias gate or up
+    int64_t n;
+};
+cudaError_t launch_silu_mul(const SiluMulArgs& a, cudaStream_t stream);
+
+struct GatherRowsArgs {
+    const float* x;       // [x_rows, cols]
+    const int32_t* rows;  // [n_rows] indices into x, validated on the host
+    float* out;           // [n_rows, cols]
+    int32_t n_rows;
+    int64_t cols;
+};
+cudaError_t launch_gather_rows(const GatherRowsArgs& a, cudaStream_t stream);
+
+// fp32 -> f16 or bf16 (round to nearest even): the activation operand of cuBLAS GEMMs.
+struct ConvertArgs {
+    const float* src;  // [n]
+    uint16_t* dst;     // [n]
+    int64_t n;
+    bool bf16;
+};
+cudaError_t launch_convert_f32(const ConvertArgs& a, cudaStream_t stream);
+
+// ---- rope.cu ----------------------------------------------------------------------
+struct RopeArgs {
+    float* x;                 // [n_tokens, n_heads * head_dim], rotated in place
+    const int32_t* positions;  // [n_tokens]
+    const float* freq_factors;  // [n_rot / 2] or null
+    int32_t n_tokens;
+    int32_t n_heads;
+    int32_t head_dim;
+    int32_t n_rot;
+    float theta_scale;  // freq_base^(-2 / n_rot), computed on the host as the CPU backend does
+    float freq_scale;
+    bool neox;
+};
+cudaError_t launch_rope(const RopeArgs& a, cudaStream_t stream);
+
+// ---- kv_cache.cu --------------------------------------------------------------------
+struct KvWriteArgs {
+    const float* k;  // [n_tokens, row_values]
+    const float* v;  // [n_tokens, row_values]
+    void* k_pool;    // [n_slots, row_values] in `type`
+    void* v_pool;
+    GgmlType type;   // F32, F16 or Q8_0
+    const int64_t* slot_mapping;  // [n_tokens]; negative: skip the token
+    int32_t n_tokens;
+    int32_t row_values;  // n_kv_heads * head_dim
+};
+cudaError_t launch_kv_write(const KvWriteArgs& a, cudaStream_t stream);
+
+// ---- attention_decode.cu / attention_prefill.cu -------------------------------------
+struct AttentionArgs {
+    const float* q;  // [n_tokens, n_heads * head_dim]
+    float* out;      // [n_tokens, n_heads * head_dim]
+    const void* k_pool;  // [n_slots, n_kv_heads * head_dim] in kv_type
+    const void* v_pool;
+    GgmlType kv_type;
+    const int32_t* positions;     // [n_tokens]: token i sees KV positions 0..positions[i]
+    const int32_t* token_seq;     // [n_tokens] sequence of each token
+    const int32_t* block_tables;  // [n_seqs, max_blocks_per_seq]
+    int32_t max_blocks_per_seq;
+    int32_t block_size;
+    int32_t n_tokens;
+    int32_t n_heads;
+    int32_t n_kv_heads;
+    int32_t head_dim;
+    float scale;
+};
+
+// One block per (token, KV head, split): flash-decoding. With n_splits > 1 each split
+// covers split_len keys and writes (max, sum, acc) partials that a second kernel merges.
+struct AttentionDecodeArgs {
+    AttentionArgs attn;
+    int32_t n_splits;
+    int32_t split_len;  // keys per split (multiple of 64)
+    float* partials;    // [n_tokens, n_heads, n_splits, head_dim + 2] when n_splits > 1
+};
+cudaError_t launch_attention_decode(const AttentionDecodeArgs& a, cudaStream_t stream);
+bool attention_decode_supported(int32_t head_dim);
+
+// Query tiles of up to kPrefillTileRows tokens of one sequence; K/V staged in shared memory.
+constexpr int kPrefillTileRows = 16;
+struct PrefillTile {
+    int32_t first_token;
+    int32_t n_tokens;  // <= kPrefillTileRows
+};
+struct AttentionPrefillArgs {
+    AttentionArgs attn;
+    const PrefillTile* tiles;  // [n_tiles]
+    int32_t n_tiles;
+};
+cudaError_t launch_attention_prefill(const AttentionPrefillArgs& a, cudaStream_t stream);
+bool attention_prefill_supported(int32_t head_dim);
+
+// ---- mmvq.cu ------------------------------------------------------------------------
+// Activations quantized in blocks of 32: 32 int8 values, their scale d and s = d * sum(q).
+struct BlockQ8x32 {
+    float d;
+    float s;
+    int8_t qs[32];
+};
+static_assert(sizeof(BlockQ8x32) == 40);
+
+struct QuantizeQ8Args {
+    const float* x;   // [rows, cols], cols a multiple of 32
+    BlockQ8x32* out;  // [rows, cols / 32]
+    int64_t rows;
+    int64_t cols;
+};
+cudaError_t launch_quantize_q8(const QuantizeQ8Args& a, cudaStream_t stream);
+
+constexpr int kMmvqMaxCols = 8;
+struct MmvqArgs {
+    GgmlType type;
+    const void* w;  // [n_rows, n_in] in `type`
+    int64_t row_bytes;
+    const BlockQ8x32* x;  // [n_cols, n_in / 32]
+    float* out;           // [n_cols, n_rows]
+    int64_t n_rows;
+    int64_t n_in;
+    int32_t n_cols;  // 1..kMmvqMaxCols activation rows
+};
+cudaError_t launch_mmvq(const MmvqArgs& a, cudaStream_t stream);
+bool mmvq_supported(GgmlType type);
+
+// ---- fill.cu (benchmarks and tests) --------------------------------------------------
+// Seeded pseudo-random bytes whose fp16 scale fields hold small finite values, so a
+// weight of any runnable type decodes to numbers in a sane range. `n_blocks` blocks
+// of `type` at dst.
+struct FillRandomArgs {
+    GgmlType type;
+    void* dst;
+    int64_t n_blocks;
+    uint64_t seed;
+    float scale;  // magnitude of the decoded values, roughly
+};
+cudaError_t launch_fill_random(const FillRandomArgs& a, cudaStream_t stream);
+
+// A kernel that does nothing: probes that the binary holds code for the device.
+cudaError_t launch_noop(cudaStream_t stream);
+
+}  // namespace pagoda::cuda

@@ -1,0 +1,134 @@
+// CUDA-vs-CPU parity checks, usable with or without GoogleTest: the standalone
+// pagoda-gpu-selftest (for GPU machines without gtest) and tests/kernels (label gpu)
+// run the very same cases.
+//
+// A case runs one op sequence on the CPU backend (the reference) and on the CUDA
+// backend with identical inputs and compares outputs by normalized MSE,
+// sum((gpu - cpu)^2) / sum(cpu^2), against a per-op threshold.
+// Cases are enumerated without touching the GPU (test discovery works anywhere).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "cuda_backend.h"
+
+namespace pagoda::gpu_parity {
+
+struct CaseResult {
+    enum class Outcome { pass, fail, skip };
+    Outcome outcome = Outcome::fail;
+    std::string detail;  // "nmse 3.1e-09 <= 1e-07", or what went wrong
+
+    static CaseResult pass(std::string d) { return {Outcome::pass, std::move(d)}; }
+    static CaseResult fail(std::string d) { return {Outcome::fail, std::move(d)}; }
+    static CaseResult skip(std::string d) { return {Outcome::skip, std::move(d)}; }
+};
+
+struct Backends {
+    Backend& cpu;
+    Backend& gpu;
+    cuda::CudaBackend* cuda = nullptr;  // gpu as the CUDA backend; null in CPU-vs-CPU mode
+
+    // Picks a CUDA kernel path (no effect in CPU-vs-CPU mode).
+    void set_cuda_options(const cuda::CudaDebugOptions& options) {
+        if (cuda) cuda->set_debug_options(options);
+    }
+};
+
+struct ParityCase {
+    std::string name;  // letters, digits and '_' only (a gtest name)
+    bool quick = false;  // in the reduced set (compute-sanitizer runs)
+    std::function<CaseResult(Backends&)> run;
+};
+
+// Every case, in a stable order. Never touches the GPU.
+const std::vector<ParityCase>& all_cases();
+
+// The backends, created on first use and shared by all cases of the process.
+class Session {
+public:
+    static Session& get();
+    // Instead of a GPU, a second CPU backend plays the device: checks the harness and
+    // the cases themselves on machines without one. Call before get().
+    static void use_cpu_as_device();
+    bool has_gpu() const { return gpu_ != nullptr; }
+    const std::string& no_gpu_reason() const { return reason_; }
+    // Runs a case with fresh debug options; frees its weights and scratch afterwards.
+    CaseResult run(const ParityCase& c);
+
+private:
+    Session();
+    std::unique_ptr<Backend> cpu_;
+    std::unique_ptr<Backend> gpu_owner_;
+    Backend* gpu_ = nullptr;
+    cuda::CudaBackend* cuda_ = nullptr;
+    std::string reason_;
+};
+
+// ---- helpers the case files share ---------------------------------------------------
+
+// Deterministic N(0, stddev^2) samples (splitmix64 + Box-Muller): same values everywhere.
+std::vector<float> random_normal(size_t n, uint64_t seed, float stddev = 1.0f);
+// A [rows, cols] weight encoded in `type` (quantize_row of random normals).
+std::vector<uint8_t> random_weight(GgmlType type, int64_t rows, int64_t cols, uint64_t seed, float stddev = 0.05f);
+
+// Compares a GPU result with the CPU reference.
+CaseResult compare(std::span<const float> gpu, std::span<const float> cpu, double threshold);
+
+// An op sequence run on one backend, leaving its outputs (concatenated) in `out`.
+using OpRun = std::function<Status(Backend& b, std::vector<float>& out)>;
+// Runs `op` on both backends and compares.
+CaseResult compare_runs(Backends& b, const OpRun& op, double threshold);
+
+// Upload helpers that turn failures into Status.
+Result<Tensor> upload(Backend& b, const std::vector<float>& values, int64_t rows, int64_t cols);
+Result<std::vector<float>> download(Backend& b, const Tensor& t);
+
+// One step's batch: sequences with `cached` tokens already in the KV cache and `n_new`
+// tokens in this step. Each sequence gets its blocks from a seeded shuffle of the pool,
+// so block tables are non-contiguous and out of order.
+struct SeqSpec {
+    int32_t cached = 0;
+    int32_t n_new = 1;
+};
+
+class StepBuilder {
+public:
+    StepBuilder(std::vector<SeqSpec> seqs, int32_t block_size, int32_t n_blocks, int32_t vocab, uint64_t seed);
+    StepInputs inputs() const;
+    // The step that wrote the cached tokens: the same sequences and block tables with
+    // n_new = cached (sequences without history are left out).
+    StepBuilder history() const;
+    int32_t n_tokens() const { return static_cast<int32_t>(tokens_.size()); }
+    bool empty() const { return tokens_.empty(); }
+
+private:
+    StepBuilder() = default;
+    void fill(const std::vector<SeqSpec>& seqs, int32_t vocab, uint64_t seed);
+
+    std::vector<SeqSpec> seqs_;
+    int32_t block_size_ = 16;
+    int32_t max_blocks_ = 0;
+    std::vector<std::vector<int32_t>> tables_;  // per sequence
+    std::vector<TokenId> tokens_;
+    std::vector<int32_t> positions_;
+    std::vector<int64_t> slots_;
+    std::vector<int32_t> query_start_;
+    std::vector<int32_t> context_lens_;
+    std::vector<int32_t> block_tables_;
+    std::vector<int32_t> logit_rows_;
+};
+
+// Case lists of each family (parity_cases_*.cpp).
+void add_op_cases(std::vector<ParityCase>& cases);
+void add_matmul_cases(std::vector<ParityCase>& cases);
+void add_attention_cases(std::vector<ParityCase>& cases);
+void add_model_cases(std::vector<ParityCase>& cases);
+
+}  // namespace pagoda::gpu_parity

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# GPU check of the CUDA backend, run on a machine with an NVIDIA GPU from the repo root:
+#   ./scripts/gpu_check.sh
+# Builds the CUDA backend for sm_90 into build-gpu, then runs: the CUDA-vs-CPU parity
+# selftest (no GoogleTest needed), the gtest suite when GoogleTest is installed,
+# compute-sanitizer memcheck and racecheck on a reduced selftest, the CLI end to end on
+# stories260K, and the decode benchmark of a Llama-3-8B-shaped model (Q4_0 and F16)
+# against the memory-bandwidth roofline.
+#
+# Fail-soft: every step runs under a time limit and the script goes on when one fails;
+# a summary comes last. Logs go to $OUT (default ./gpu-check-out), at most 8 files.
+# Environment: OUT, PAGODA_SHARED_DIR (folder holding models/stories260K.gguf; also
+# looked for in ./shared, ../shared, ./.devcarry/shared, ./.devcarry), JOBS.
+# Sized to finish in under 8 minutes on an H100.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=${OUT:-$ROOT/gpu-check-out}
+mkdir -p "$OUT"
+LOG=$OUT/gpu_check.log
+SUMMARY=$OUT/summary.txt
+: >"$LOG"
+: >"$SUMMARY"
+exec > >(tee -a "$LOG") 2>&1
+BUILD=build-gpu
+JOBS=${JOBS:-$(nproc)}
+T0=$(date +%s)
+RESULTS=()
+
+elapsed() { echo $(($(date +%s) - T0)); }
+note() { echo "[gpu_check +$(elapsed)s] $*"; }
+record() {  # record STATUS NAME DETAIL
+    RESULTS+=("$(printf '%-5s %-22s %s' "$1" "$2" "$3")")
+    note "$1 $2 $3"
+}
+# run_step NAME LIMIT_S LOGFILE CMD...: runs CMD with a time limit, output to the console and LOGFILE.
+run_step() {
+    local name=$1 limit=$2 logfile=$3
+    shift 3
+    local s0 rc
+    s0=$(date +%s)
+    note "== $name (limit ${limit}s): $*"
+    timeout -k 10 "$limit" "$@" 2>&1 | tee -a "$logfile"
+    rc=${PIPESTATUS[0]}
+    LAST_RC=$rc
+    LAST_SECS=$(($(date +%s) - s0))
+    return "$rc"
+}
+
+note "repo $ROOT, logs in $OUT"
+# ---- 0. environment ------------------------------------------------------------------
+{
+    nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv 2>&1 || echo "nvidia-smi failed"
+    command -v nvcc >/dev/null && nvcc --version | tail -2
+    /usr/local/cuda/bin/nvcc --version 2>/dev/null | tail -1
+    cmake --version | head -1
+    command -v ninja >/dev/null && echo "ninja $(ninja --version)"
+    echo "cores: $(nproc)"
+} 2>&1
+GEN=()
+command -v ninja >/dev/null && GEN=(-G Ninja)
+if [[ -d /usr/include/gtest ]] && ls /usr/lib/x86_64-linux-gnu/libgtest.a /usr/lib/*/libgtest.a /usr/local/lib/libgtest.a >/dev/null 2>&1; then
+    HAVE_GTEST=ON
+else
+    HAVE_GTEST=OFF
+fi
+SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer /usr/local/cuda/compute-sanitizer/compute-sanitizer 2>/dev/null | head -1)
+SHARED=""
+for d in "${PAGODA_SHARED_DIR:-}" "$ROOT/shared" "$ROOT/../shared" "$ROOT/.devcarry/shared" "$ROOT/.devcarry"; do
+    if [[ -n "$d" && -f "$d/models/stories260K.gguf" ]]; then
+        SHARED=$(cd "$d" && pwd)
+        break
+    fi
+done
+[[ -n "$SHARED" ]] && export PAGODA_SHARED_DIR=$SHARED
+note "GoogleTest: $HAVE_GTEST; compute-sanitizer: ${SANITIZER:-none}; shared data: ${SHARED:-none}"
+
+# ---- 1. configure + build ----------------------------------------------------------------
+BUILD_LOG=$OUT/build.log
+: >"$BUILD_LOG"
+configure() {
+    cmake -S . -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DPAGODA_BUILD_GUI=OFF \
+        -DPAGODA_CUDA_ARCHITECTURES=90 -DPAGODA_NATIVE=ON -DPAGODA_BUILD_TESTS="$1"
+}
+[[ -f "$BUILD/CMakeCache.txt" ]] && GEN=()
+if run_step configure 120 "$BUILD_LOG" configure "$HAVE_GTEST"; then
+    record PASS configure "tests=$HAVE_GTEST (${LAST_SECS}s)"
+elif [[ $HAVE_GTEST == ON ]] && run_step configure-notests 120 "$BUILD_LOG" configure OFF; then
+    HAVE_GTEST=OFF
+    record PASS configure "tests=OFF after a failed configure with tests (${LAST_SECS}s)"
+else
+    record FAIL configure "see build.log"
+fi
+TARGETS=(pagoda_cuda pagoda-gpu-selftest pagoda-gpu-bench pagoda)
+[[ $HAVE_GTEST == ON ]] && TARGETS+=(pagoda_gpu_tests)
+if run_step build 300 "$BUILD_LOG" cmake --build "$BUILD" -j "$JOBS" --target "${TARGETS[@]}"; then
+    record PASS build "${TARGETS[*]} (${LAST_SECS}s)"
+else
+    # Build what still builds, one target at a time.
+    built=()
+    for t in "${TARGETS[@]}"; do
+        run_step "build $t" 200 "$BUILD_LOG" cmake --build "$BUILD" -j "$JOBS" --target "$t" >/dev/null && built+=("$t")
+    done
+    record FAIL build "only [${built[*]:-nothing}] built; errors in build.log: $(grep -m3 -E 'error' "$BUILD_LOG" | tr '\n' ' ' | cut -c1-300)"
+fi
+BIN=$BUILD/bin
+
+# ---- 2. parity selftest -------------------------------------------------------------------
+SELFTEST_LOG=$OUT/selftest.log
+: >"$SELFTEST_LOG"
+if [[ -x $BIN/pagoda-gpu-selftest ]]; then
+    run_step selftest 200 "$SELFTEST_LOG" "$BIN/pagoda-gpu-selftest"
+    rc=$LAST_RC
+    counts=$(grep -m1 '^SUMMARY' "$SELFTEST_LOG" | sed 's/^SUMMARY selftest: //')
+    fails=$(grep '^FAIL' "$SELFTEST_LOG" | head -5 | cut -c1-160 | tr '\n' ';')
+    case $rc in
+        0) record PASS selftest "$counts" ;;
+        2) record SKIP selftest "no CUDA device: $(grep -m1 'SKIP all' "$SELFTEST_LOG")" ;;
+        124 | 137) record FAIL selftest "timed out after ${LAST_SECS}s; $counts" ;;
+        *) record FAIL selftest "rc=$rc; $counts; first failures: $fails" ;;
+    esac
+else
+    record SKIP selftest "not built"
+fi
+
+# ---- 3. GoogleTest suite (same cases in one process, plus error-handling tests) --------
+GTEST_LOG=$OUT/gtest.log
+: >"$GTEST_LOG"
+if [[ $HAVE_GTEST == ON && -x $BIN/pagoda_gpu_tests ]]; then
+    # The parity cases just ran in the selftest: here only the tests beyond them.
+    run_step gtest 120 "$GTEST_LOG" "$BIN/pagoda_gpu_tests" --gtest_filter='-Cases/*' --gtest_brief=1
+    rc=$LAST_RC
+    line=$(grep -E '^\[  (PASSED|FAILED)' "$GTEST_LOG" | tr '\n' ' ')
+    [[ $rc == 0 ]] && record PASS gtest "$line" || record FAIL gtest "rc=$rc $line"
+else
+    record SKIP gtest "GoogleTest not installed (the selftest covers the parity cases)"
+fi
+
+# ---- 4. compute-sanitizer -----------------------------------------------------------------
+SAN_LOG=$OUT/sanitizer.log
+: >"$SAN_LOG"
+if [[ -n "$SANITIZER" && -x $BIN/pagoda-gpu-selftest ]]; then
+    run_step memcheck 150 "$SAN_LOG" "$SANITIZER" --tool memcheck --error-exitcode 99 --print-limit 20 \
+        "$BIN/pagoda-gpu-selftest" --quick
+    rc=$LAST_RC
+    errs=$(grep -m1 -E 'ERROR SUMMARY' "$SAN_LOG" | tail -1)
+    [[ $rc == 0 ]] && record PASS memcheck "quick set, ${LAST_SECS}s; $errs" || record FAIL memcheck "rc=$rc; $errs"
+    # racecheck tracks shared memory: the kernels that use it (attention, norms, quantize).
+    run_step racecheck 150 "$SAN_LOG" "$SANITIZER" --tool racecheck --racecheck-report all --error-exitcode 99 \
+        --print-limit 20 "$BIN/pagoda-gpu-selftest" --quick --filter _
+    rc=$LAST_RC
+    errs=$(grep -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$SAN_LOG" | tail -1)
+    [[ $rc == 0 ]] && record PASS racecheck "quick set, ${LAST_SECS}s; $errs" || record FAIL racecheck "rc=$rc; $errs"
+else
+    record SKIP sanitizer "compute-sanitizer or the selftest missing"
+fi
+
+# ---- 5. CLI end to end ----------------------------------------------------------------------
+if [[ -x $BIN/pagoda && -n "$SHARED" ]]; then
+    model=$SHARED/models/stories260K.gguf
+    gpu_text=$(timeout 60 "$BIN/pagoda" generate --model "$model" --prompt "Once upon a time" -n 40 --temp 0 --device cuda 2>>"$LOG")
+    gpu_rc=$?
+    cpu_text=$(timeout 60 "$BIN/pagoda" generate --model "$model" --prompt "Once upon a time" -n 40 --temp 0 --device cpu 2>>"$LOG")
+    echo "cuda: $gpu_text"
+    echo "cpu:  $cpu_text"
+    if [[ $gpu_rc == 0 && -n "$gpu_text" && "$gpu_text" == "$cpu_text" ]]; then
+        record PASS cli-e2e "pagoda generate --device cuda == --device cpu (40 greedy tokens of stories260K)"
+    else
+        record FAIL cli-e2e "rc=$gpu_rc; cuda [$(echo "$gpu_text" | head -c 80)] cpu [$(echo "$cpu_text" | head -c 80)]"
+    fi
+else
+    record SKIP cli-e2e "pagoda not built or stories260K.gguf not found (set PAGODA_SHARED_DIR)"
+fi
+
+# ---- 6. benchmark -------------------------------------------------------------------------
+BENCH_LOG=$OUT/bench.log
+BENCH_JSON=$OUT/bench.jsonl
+: >"$BENCH_LOG"
+: >"$BENCH_JSON"
+if [[ -x $BIN/pagoda-gpu-bench ]]; then
+    for cfg in "q4_0 1" "f16 1" "q4_0 8"; do
+        set -- $cfg
+        if (($(elapsed) > 420)); then
+            record SKIP "bench $1 b$2" "out of time budget"
+            continue
+        fi
+        run_step "bench $1 batch $2" 120 "$BENCH_LOG" "$BIN/pagoda-gpu-bench" --type "$1" --batch "$2" --ctx 512 \
+            --tokens 64 --json "$BENCH_JSON"
+        rc=$LAST_RC
+        res=$(grep -E "^RESULT $1 batch $2 " "$BENCH_LOG" | tail -1 | sed 's/^RESULT //')
+        [[ $rc == 0 && -n "$res" ]] && record PASS "bench $1 b$2" "$res" || record FAIL "bench $1 b$2" "rc=$rc $(tail -2 "$BENCH_LOG" | tr '\n' ' ')"
+    done
+else
+    record SKIP bench "pagoda-gpu-bench not built"
+fi
+
+# ---- summary --------------------------------------------------------------------------------
+{
+    echo
+    echo "================ gpu_check summary ($(elapsed)s) ================"
+    nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1
+    for r in "${RESULTS[@]}"; do echo "$r"; done
+    echo "logs: $OUT"
+} | tee -a "$SUMMARY"
+grep -q '^FAIL' "$SUMMARY" && exit 1
+exit 0
