@@ -8,6 +8,7 @@
 // sum l, acc); warps then merge in shared memory. With one split the block writes the
 // normalized output; with several it writes (m, l, acc) partials that
 // attention_combine_kernel merges.
+#include <algorithm>
 #include <cfloat>
 
 #include "attention_common.cuh"
@@ -22,7 +23,7 @@ constexpr int kThreads = kWarps * kWarpSize;
 template <GgmlType KV, int HDL, int GMAX>
 __global__ void __launch_bounds__(kThreads) attention_decode_kernel(AttentionDecodeArgs da) {
     const AttentionArgs& a = da.attn;
-    const int t = blockIdx.z;
+    const int t = da.first_token + blockIdx.z;
     const int group = a.n_heads / a.n_kv_heads;
     const int g_chunks = (group + GMAX - 1) / GMAX;
     const int kvh = blockIdx.y / g_chunks;
@@ -172,12 +173,20 @@ template <GgmlType KV, int HDL, int GMAX>
 cudaError_t launch_for(const AttentionDecodeArgs& a, cudaStream_t stream) {
     const int group = a.attn.n_heads / a.attn.n_kv_heads;
     const int g_chunks = (group + GMAX - 1) / GMAX;
-    const dim3 grid(static_cast<unsigned int>(a.n_splits), static_cast<unsigned int>(a.attn.n_kv_heads * g_chunks),
-                    static_cast<unsigned int>(a.attn.n_tokens));
-    attention_decode_kernel<KV, HDL, GMAX><<<grid, kThreads, 0, stream>>>(a);
-    cudaError_t err = cudaGetLastError();
-    if (err != cudaSuccess || a.n_splits == 1) return err;
-    attention_combine_kernel<<<static_cast<unsigned int>(a.attn.n_tokens * a.attn.n_heads), 128, 0, stream>>>(a);
+    // gridDim.z is limited to 65535: long token lists go in several launches.
+    constexpr int32_t kMaxGridZ = 65535;
+    for (int32_t first = 0; first < a.attn.n_tokens; first += kMaxGridZ) {
+        AttentionDecodeArgs part = a;
+        part.first_token = first;
+        const dim3 grid(static_cast<unsigned int>(a.n_splits), static_cast<unsigned int>(a.attn.n_kv_heads * g_chunks),
+                        static_cast<unsigned int>(std::min(kMaxGridZ, a.attn.n_tokens - first)));
+        PAGODA_LAUNCH(grid, kThreads, 0, stream, attention_decode_kernel<KV, HDL, GMAX>)(part);
+        const cudaError_t err = cudaGetLastError();
+        if (err != cudaSuccess) return err;
+    }
+    if (a.n_splits == 1) return cudaSuccess;
+    const auto rows = static_cast<unsigned int>(a.attn.n_tokens * a.attn.n_heads);
+    PAGODA_LAUNCH(rows, 128, 0, stream, attention_combine_kernel)(a);
     return cudaGetLastError();
 }
 
@@ -195,11 +204,16 @@ cudaError_t launch_hdl(const AttentionDecodeArgs& a, cudaStream_t stream) {
 template <GgmlType KV>
 cudaError_t launch_kv(const AttentionDecodeArgs& a, cudaStream_t stream) {
     switch ((a.attn.head_dim + 63) / 64) {
-        case 1: return launch_hdl<KV, 1>(a, stream);
-        case 2: return launch_hdl<KV, 2>(a, stream);
-        case 3: return launch_hdl<KV, 3>(a, stream);
-        case 4: return launch_hdl<KV, 4>(a, stream);
-        default: return cudaErrorInvalidValue;
+        case 1:
+            return launch_hdl<KV, 1>(a, stream);
+        case 2:
+            return launch_hdl<KV, 2>(a, stream);
+        case 3:
+            return launch_hdl<KV, 3>(a, stream);
+        case 4:
+            return launch_hdl<KV, 4>(a, stream);
+        default:
+            return cudaErrorInvalidValue;
     }
 }
 
@@ -211,10 +225,14 @@ cudaError_t launch_attention_decode(const AttentionDecodeArgs& a, cudaStream_t s
     if (a.attn.n_tokens <= 0) return cudaSuccess;
     if (!attention_decode_supported(a.attn.head_dim) || a.n_splits < 1 || a.split_len < 1) return cudaErrorInvalidValue;
     switch (a.attn.kv_type) {
-        case GgmlType::F32: return launch_kv<GgmlType::F32>(a, stream);
-        case GgmlType::F16: return launch_kv<GgmlType::F16>(a, stream);
-        case GgmlType::Q8_0: return launch_kv<GgmlType::Q8_0>(a, stream);
-        default: return cudaErrorInvalidValue;
+        case GgmlType::F32:
+            return launch_kv<GgmlType::F32>(a, stream);
+        case GgmlType::F16:
+            return launch_kv<GgmlType::F16>(a, stream);
+        case GgmlType::Q8_0:
+            return launch_kv<GgmlType::Q8_0>(a, stream);
+        default:
+            return cudaErrorInvalidValue;
     }
 }
 

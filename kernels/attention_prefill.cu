@@ -30,11 +30,11 @@ __global__ void __launch_bounds__(kThreads) attention_prefill_kernel(AttentionPr
     const int kvh = h / (a.n_heads / a.n_kv_heads);
     const int row_values = a.n_kv_heads * HD;
 
-    extern __shared__ float smem[];
-    float* s_q = smem;                      // [kRows][HD + 1]
-    float* s_k = s_q + kRows * (HD + 1);    // [BK][HD + 1]
-    float* s_v = s_k + BK * (HD + 1);       // [BK][HD]
-    float* s_p = s_v + BK * HD;             // [kRows][BK + 1]
+    PAGODA_DYNAMIC_SMEM(float, smem);
+    float* s_q = smem;                    // [kRows][HD + 1]
+    float* s_k = s_q + kRows * (HD + 1);  // [BK][HD + 1]
+    float* s_v = s_k + BK * (HD + 1);     // [BK][HD]
+    float* s_p = s_v + BK * HD;           // [kRows][BK + 1]
     __shared__ int32_t s_pos[kRows];
     __shared__ int64_t s_slot[BK];
     __shared__ int32_t s_max_pos;
@@ -43,7 +43,8 @@ __global__ void __launch_bounds__(kThreads) attention_prefill_kernel(AttentionPr
     const int32_t* table = a.block_tables + static_cast<int64_t>(seq) * a.max_blocks_per_seq;
 
     if (threadIdx.x < kRows) {
-        s_pos[threadIdx.x] = threadIdx.x < tile.n_tokens ? a.positions[tile.first_token + threadIdx.x] : -1;
+        s_pos[threadIdx.x] =
+            static_cast<int>(threadIdx.x) < tile.n_tokens ? a.positions[tile.first_token + threadIdx.x] : -1;
     }
     for (int idx = threadIdx.x; idx < kRows * HD; idx += kThreads) {
         const int r = idx / HD;
@@ -169,25 +170,32 @@ cudaError_t launch_hd(const AttentionPrefillArgs& a, cudaStream_t stream) {
     constexpr size_t smem = prefill_smem_bytes<HD, kBk>();
     auto kernel = attention_prefill_kernel<KV, HD, kBk>;
     if (smem > 48 * 1024) {
-        const cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                     static_cast<int>(smem));
+        const cudaError_t err =
+            cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
         if (err != cudaSuccess) return err;
     }
     const dim3 grid(static_cast<unsigned int>(a.n_tiles), static_cast<unsigned int>(a.attn.n_heads));
-    kernel<<<grid, kThreads, smem, stream>>>(a);
+    PAGODA_LAUNCH(grid, kThreads, smem, stream, kernel)(a);
     return cudaGetLastError();
 }
 
 template <GgmlType KV>
 cudaError_t launch_kv(const AttentionPrefillArgs& a, cudaStream_t stream) {
     switch (a.attn.head_dim) {
-        case 64: return launch_hd<KV, 64>(a, stream);
-        case 80: return launch_hd<KV, 80>(a, stream);
-        case 96: return launch_hd<KV, 96>(a, stream);
-        case 112: return launch_hd<KV, 112>(a, stream);
-        case 128: return launch_hd<KV, 128>(a, stream);
-        case 256: return launch_hd<KV, 256>(a, stream);
-        default: return cudaErrorInvalidValue;
+        case 64:
+            return launch_hd<KV, 64>(a, stream);
+        case 80:
+            return launch_hd<KV, 80>(a, stream);
+        case 96:
+            return launch_hd<KV, 96>(a, stream);
+        case 112:
+            return launch_hd<KV, 112>(a, stream);
+        case 128:
+            return launch_hd<KV, 128>(a, stream);
+        case 256:
+            return launch_hd<KV, 256>(a, stream);
+        default:
+            return cudaErrorInvalidValue;
     }
 }
 
@@ -195,18 +203,29 @@ cudaError_t launch_kv(const AttentionPrefillArgs& a, cudaStream_t stream) {
 
 bool attention_prefill_supported(int32_t head_dim) {
     switch (head_dim) {
-        case 64: case 80: case 96: case 112: case 128: case 256: return true;
-        default: return false;
+        case 64:
+        case 80:
+        case 96:
+        case 112:
+        case 128:
+        case 256:
+            return true;
+        default:
+            return false;
     }
 }
 
 cudaError_t launch_attention_prefill(const AttentionPrefillArgs& a, cudaStream_t stream) {
     if (a.n_tiles <= 0) return cudaSuccess;
     switch (a.attn.kv_type) {
-        case GgmlType::F32: return launch_kv<GgmlType::F32>(a, stream);
-        case GgmlType::F16: return launch_kv<GgmlType::F16>(a, stream);
-        case GgmlType::Q8_0: return launch_kv<GgmlType::Q8_0>(a, stream);
-        default: return cudaErrorInvalidValue;
+        case GgmlType::F32:
+            return launch_kv<GgmlType::F32>(a, stream);
+        case GgmlType::F16:
+            return launch_kv<GgmlType::F16>(a, stream);
+        case GgmlType::Q8_0:
+            return launch_kv<GgmlType::Q8_0>(a, stream);
+        default:
+            return cudaErrorInvalidValue;
     }
 }
 

@@ -45,8 +45,8 @@ Result<std::unique_ptr<Backend>> create_cuda_backend(int device) {
     if (devices->empty()) return unsupported("no CUDA device found");
     if (device < 0 || device >= static_cast<int>(devices->size())) {
         return invalid_argument("cuda:" + std::to_string(device) + " does not exist (" +
-                                std::to_string(devices->size()) + " CUDA device" +
-                                (devices->size() == 1 ? "" : "s") + " found)");
+                                std::to_string(devices->size()) + " CUDA device" + (devices->size() == 1 ? "" : "s") +
+                                " found)");
     }
     const CudaDeviceInfo& info = (*devices)[static_cast<size_t>(device)];
     if (info.cc_major * 10 + info.cc_minor < kMinCudaComputeCapability) {
@@ -142,7 +142,8 @@ std::string CudaBackend::name() const {
 
 Result<Tensor> CudaBackend::load_weight(GgmlType type, int64_t rows, int64_t cols, const void* host_data) {
     const auto info = ggml_type_info(static_cast<uint32_t>(type));
-    if (!info) return invalid_argument("load_weight: unknown tensor type " + std::to_string(static_cast<uint32_t>(type)));
+    if (!info)
+        return invalid_argument("load_weight: unknown tensor type " + std::to_string(static_cast<uint32_t>(type)));
     if (!info->runnable || !dequant_supported(type)) {
         return unsupported(std::string("load_weight: type ") + info->name + " is not supported by the CUDA backend");
     }
@@ -177,8 +178,7 @@ Result<Tensor> CudaBackend::load_weight(GgmlType type, int64_t rows, int64_t col
     return Tensor{p, type, rows, cols};
 }
 
-Result<Tensor> CudaBackend::alloc_random_weight(GgmlType type, int64_t rows, int64_t cols, uint64_t seed,
-                                                float scale) {
+Result<Tensor> CudaBackend::alloc_random_weight(GgmlType type, int64_t rows, int64_t cols, uint64_t seed, float scale) {
     const auto info = ggml_type_info(static_cast<uint32_t>(type));
     const auto row_bytes = info ? ggml_row_bytes(type, cols) : std::nullopt;
     if (!info || !info->runnable || rows <= 0 || !row_bytes) return invalid_argument("alloc_random_weight: bad tensor");
@@ -209,8 +209,8 @@ void CudaBackend::release_weights() {
 
 Result<Tensor> CudaBackend::alloc_activations(int64_t rows, int64_t cols) {
     if (rows < 0 || cols < 0) {
-        return invalid_argument("alloc_activations: bad shape [" + std::to_string(rows) + ", " +
-                                std::to_string(cols) + "]");
+        return invalid_argument("alloc_activations: bad shape [" + std::to_string(rows) + ", " + std::to_string(cols) +
+                                "]");
     }
     uint64_t bytes = 0;
     if (__builtin_mul_overflow(static_cast<uint64_t>(rows), static_cast<uint64_t>(cols), &bytes) ||
@@ -330,9 +330,9 @@ Status CudaBackend::validate_step(const StepInputs& in) const {
     }
     if (in.max_blocks_per_seq < 0) return invalid_argument("begin_step: negative max_blocks_per_seq");
     if (static_cast<int64_t>(in.block_tables.size()) != n_seqs * in.max_blocks_per_seq) {
-        return invalid_argument("begin_step: block_tables has " + std::to_string(in.block_tables.size()) +
-                                " entries, expected n_seqs * max_blocks_per_seq = " +
-                                std::to_string(n_seqs * in.max_blocks_per_seq));
+        return invalid_argument(
+            "begin_step: block_tables has " + std::to_string(in.block_tables.size()) +
+            " entries, expected n_seqs * max_blocks_per_seq = " + std::to_string(n_seqs * in.max_blocks_per_seq));
     }
     const bool have_kv = kv_ready_;
     const int64_t block_size = have_kv ? kv_config_.block_size : 0;
@@ -424,9 +424,8 @@ Status CudaBackend::upload_step(const StepInputs& in) {
         n_tok * sizeof(int32_t),
         s.tiles.size() * sizeof(PrefillTile),
     };
-    const void* sources[] = {in.tokens.data(),       in.positions.data(), in.slot_mapping.data(),
-                             in.block_tables.data(), in.logit_rows.data(), token_seq.data(),
-                             s.tiles.data()};
+    const void* sources[] = {in.tokens.data(),     in.positions.data(), in.slot_mapping.data(), in.block_tables.data(),
+                             in.logit_rows.data(), token_seq.data(),    s.tiles.data()};
     size_t offsets[7];
     size_t total = 0;
     for (int i = 0; i < 7; ++i) {

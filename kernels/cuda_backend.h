@@ -31,7 +31,7 @@ namespace pagoda::cuda {
 
 // Knobs for tests and benchmarks that want a particular kernel path.
 struct CudaDebugOptions {
-    int mmvq_max_cols = kMmvqMaxCols;   // matmuls with more activation rows go through cuBLAS (0: always)
+    int mmvq_max_cols = kMmvqMaxCols;      // matmuls with more activation rows go through cuBLAS (0: always)
     bool force_decode_attention = false;   // decode kernel for every token, even in prefill
     bool force_prefill_attention = false;  // tiled kernel for every step, even pure decode
     int attention_split_len = 0;           // > 0: fixed keys per split (multiple of 64)

@@ -67,8 +67,7 @@ void CudaBackend::add(Tensor& x, const Tensor& y) {
 void CudaBackend::add_bias(Tensor& x, const Tensor& bias) {
     if (failed()) return;
     if (!check_f32("add_bias", "x", x, -1, -1) || !check_vector("add_bias", "bias", bias, x.cols)) return;
-    launched(launch_add_bias({static_cast<float*>(x.data), bias.data, bias.type, x.rows, x.cols}, stream_),
-             "add_bias");
+    launched(launch_add_bias({static_cast<float*>(x.data), bias.data, bias.type, x.rows, x.cols}, stream_), "add_bias");
 }
 
 void CudaBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) {
@@ -178,31 +177,21 @@ void CudaBackend::attention(int32_t layer, const Tensor& q, Tensor& out, const A
     a.head_dim = params.head_dim;
     a.scale = params.scale;
 
-    const bool prefill_ok = attention_prefill_supported(params.head_dim);
-    const bool use_prefill =
-        prefill_ok && !debug_.force_decode_attention && (debug_.force_prefill_attention || step_.max_query_len > 1);
-    if (use_prefill) {
+    const AttentionKernelChoice choice = debug_.force_decode_attention    ? AttentionKernelChoice::force_decode
+                                         : debug_.force_prefill_attention ? AttentionKernelChoice::force_prefill
+                                                                          : AttentionKernelChoice::automatic;
+    const AttentionPlan plan =
+        plan_attention(n_tokens, params.n_kv_heads, params.head_dim, step_.max_query_len, step_.max_context,
+                       info_.multiprocessors, choice, debug_.attention_split_len);
+    if (plan.prefill) {
         AttentionPrefillArgs pa{a, step_.d_tiles, static_cast<int32_t>(step_.tiles.size())};
         launched(launch_attention_prefill(pa, stream_), "attention");
         return;
     }
-
-    // Flash-decoding: split long contexts so that there are about two blocks per SM.
-    const int32_t max_keys = std::max(step_.max_context, 1);
-    const int64_t base_blocks = static_cast<int64_t>(n_tokens) * params.n_kv_heads;
-    const int64_t want_blocks = 2LL * std::max(info_.multiprocessors, 1);
-    int32_t split_len = max_keys;
-    if (debug_.attention_split_len > 0) {
-        split_len = debug_.attention_split_len;
-    } else if (max_keys > 512 && base_blocks < want_blocks) {
-        const int64_t want_splits = (want_blocks + base_blocks - 1) / base_blocks;
-        const int64_t per_split = (max_keys + want_splits - 1) / want_splits;
-        split_len = static_cast<int32_t>(std::max<int64_t>(256, (per_split + 63) / 64 * 64));
-    }
     AttentionDecodeArgs da{};
     da.attn = a;
-    da.split_len = split_len;
-    da.n_splits = (max_keys + split_len - 1) / split_len;
+    da.split_len = plan.split_len;
+    da.n_splits = plan.n_splits;
     if (da.n_splits > 1) {
         const size_t bytes = static_cast<size_t>(n_tokens) * params.n_heads * da.n_splits *
                              (static_cast<size_t>(params.head_dim) + 2) * sizeof(float);

@@ -13,6 +13,14 @@
 // on machines without a GPU (kernels/selftest/host_decode_check.cu).
 #define PAGODA_HD __host__ __device__ __forceinline__
 
+// Kernel launches and dynamic shared memory go through macros, so the same sources also
+// build against the host CUDA emulator of kernels/selftest (PAGODA_CUDA_EMULATION), which
+// checks every kernel against the CPU backend on machines without a GPU.
+#ifndef PAGODA_CUDA_EMULATION
+#define PAGODA_LAUNCH(grid, block, smem, stream, ...) __VA_ARGS__<<<grid, block, smem, stream>>>
+#define PAGODA_DYNAMIC_SMEM(type, name) extern __shared__ type name[]
+#endif
+
 namespace pagoda::cuda {
 
 constexpr int kWarpSize = 32;
@@ -64,9 +72,7 @@ PAGODA_HD float bf16_bits_to_float(uint16_t bits) {
 // Round-to-nearest-even conversions, as the CPU backend's fp32_to_fp16 / fp32_to_bf16 do.
 __device__ __forceinline__ uint16_t float_to_half_bits(float f) { return __half_as_ushort(__float2half_rn(f)); }
 
-__device__ __forceinline__ uint16_t float_to_bf16_bits(float f) {
-    return __bfloat16_as_ushort(__float2bfloat16_rn(f));
-}
+__device__ __forceinline__ uint16_t float_to_bf16_bits(float f) { return __bfloat16_as_ushort(__float2bfloat16_rn(f)); }
 
 // The 32-bit little-endian word at byte offset 4*i of p, where p is only 2-byte aligned
 // (block_q4_0 is 18 bytes, block_q8_0 34, block_q6_K 210: their fields straddle words).

@@ -83,9 +83,9 @@ void CudaBackend::matmul_cublas(const Tensor& w, const Tensor& x, Tensor& out) {
     float* c = static_cast<float*>(out.data);
 
     if (w.type == GgmlType::F32) {
-        const cublasStatus_t s = cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w.data, CUDA_R_32F, k,
-                                              x.data, CUDA_R_32F, k, &beta, c, CUDA_R_32F, m, CUBLAS_COMPUTE_32F,
-                                              CUBLAS_GEMM_DEFAULT);
+        const cublasStatus_t s =
+            cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w.data, CUDA_R_32F, k, x.data, CUDA_R_32F,
+                         k, &beta, c, CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
         if (s != CUBLAS_STATUS_SUCCESS) fail(internal_error("matmul: " + cublas_error(s)));
         return;
     }
@@ -102,16 +102,16 @@ void CudaBackend::matmul_cublas(const Tensor& w, const Tensor& x, Tensor& out) {
     auto* ws = static_cast<char*>(workspace(x_bytes + chunk_bytes, "matmul"));
     if (!ws) return;
     auto* x_half = reinterpret_cast<uint16_t*>(ws);
-    if (!launched(launch_convert_f32({static_cast<const float*>(x.data), x_half, static_cast<int64_t>(n) * k, bf16},
-                                     stream_),
-                  "matmul")) {
+    if (!launched(
+            launch_convert_f32({static_cast<const float*>(x.data), x_half, static_cast<int64_t>(n) * k, bf16}, stream_),
+            "matmul")) {
         return;
     }
 
     if (!quantized) {
-        const cublasStatus_t s = cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w.data, half_type, k,
-                                              x_half, half_type, k, &beta, c, CUDA_R_32F, m, CUBLAS_COMPUTE_32F,
-                                              CUBLAS_GEMM_DEFAULT);
+        const cublasStatus_t s =
+            cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w.data, half_type, k, x_half, half_type, k,
+                         &beta, c, CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
         if (s != CUBLAS_STATUS_SUCCESS) fail(internal_error("matmul: " + cublas_error(s)));
         return;
     }
@@ -129,9 +129,9 @@ void CudaBackend::matmul_cublas(const Tensor& w, const Tensor& x, Tensor& out) {
         d.cols = k;
         if (!launched(launch_dequantize_f16(d, stream_), "matmul")) return;
         // Rows [r0, r0 + rows) of out^T: the sub-matrix starting at c + r0 with ldc = m.
-        const cublasStatus_t s = cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(rows), n, k, &alpha,
-                                              w_half, CUDA_R_16F, k, x_half, CUDA_R_16F, k, &beta, c + r0, CUDA_R_32F,
-                                              m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        const cublasStatus_t s =
+            cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(rows), n, k, &alpha, w_half, CUDA_R_16F, k,
+                         x_half, CUDA_R_16F, k, &beta, c + r0, CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
         if (s != CUBLAS_STATUS_SUCCESS) {
             fail(internal_error("matmul: " + cublas_error(s)));
             return;

@@ -12,9 +12,12 @@ constexpr int kThreads = 256;
 // Scalar path for float tables whose width is not a multiple of 8.
 __device__ __forceinline__ float float_value(GgmlType type, const uint8_t* row, int64_t i) {
     switch (type) {
-        case GgmlType::F16: return half_bits_to_float(reinterpret_cast<const uint16_t*>(row)[i]);
-        case GgmlType::BF16: return bf16_bits_to_float(reinterpret_cast<const uint16_t*>(row)[i]);
-        default: return reinterpret_cast<const float*>(row)[i];
+        case GgmlType::F16:
+            return half_bits_to_float(reinterpret_cast<const uint16_t*>(row)[i]);
+        case GgmlType::BF16:
+            return bf16_bits_to_float(reinterpret_cast<const uint16_t*>(row)[i]);
+        default:
+            return reinterpret_cast<const float*>(row)[i];
     }
 }
 
@@ -65,25 +68,37 @@ unsigned int grid_for(int64_t n) { return static_cast<unsigned int>((n + kThread
 template <template <GgmlType> class Launcher, typename Args>
 cudaError_t dispatch_type(GgmlType type, const Args& a, cudaStream_t s) {
     switch (type) {
-        case GgmlType::F32: return Launcher<GgmlType::F32>::run(a, s);
-        case GgmlType::F16: return Launcher<GgmlType::F16>::run(a, s);
-        case GgmlType::BF16: return Launcher<GgmlType::BF16>::run(a, s);
-        case GgmlType::Q4_0: return Launcher<GgmlType::Q4_0>::run(a, s);
-        case GgmlType::Q4_1: return Launcher<GgmlType::Q4_1>::run(a, s);
-        case GgmlType::Q5_0: return Launcher<GgmlType::Q5_0>::run(a, s);
-        case GgmlType::Q5_1: return Launcher<GgmlType::Q5_1>::run(a, s);
-        case GgmlType::Q8_0: return Launcher<GgmlType::Q8_0>::run(a, s);
-        case GgmlType::Q4_K: return Launcher<GgmlType::Q4_K>::run(a, s);
-        case GgmlType::Q5_K: return Launcher<GgmlType::Q5_K>::run(a, s);
-        case GgmlType::Q6_K: return Launcher<GgmlType::Q6_K>::run(a, s);
-        default: return cudaErrorInvalidValue;
+        case GgmlType::F32:
+            return Launcher<GgmlType::F32>::run(a, s);
+        case GgmlType::F16:
+            return Launcher<GgmlType::F16>::run(a, s);
+        case GgmlType::BF16:
+            return Launcher<GgmlType::BF16>::run(a, s);
+        case GgmlType::Q4_0:
+            return Launcher<GgmlType::Q4_0>::run(a, s);
+        case GgmlType::Q4_1:
+            return Launcher<GgmlType::Q4_1>::run(a, s);
+        case GgmlType::Q5_0:
+            return Launcher<GgmlType::Q5_0>::run(a, s);
+        case GgmlType::Q5_1:
+            return Launcher<GgmlType::Q5_1>::run(a, s);
+        case GgmlType::Q8_0:
+            return Launcher<GgmlType::Q8_0>::run(a, s);
+        case GgmlType::Q4_K:
+            return Launcher<GgmlType::Q4_K>::run(a, s);
+        case GgmlType::Q5_K:
+            return Launcher<GgmlType::Q5_K>::run(a, s);
+        case GgmlType::Q6_K:
+            return Launcher<GgmlType::Q6_K>::run(a, s);
+        default:
+            return cudaErrorInvalidValue;
     }
 }
 
 template <GgmlType T>
 struct EmbedLauncher {
     static cudaError_t run(const EmbedArgs& a, cudaStream_t s) {
-        embed_kernel<T><<<grid_for(a.dim / 8 * a.n_tokens), kThreads, 0, s>>>(a);
+        PAGODA_LAUNCH(grid_for(a.dim / 8 * a.n_tokens), kThreads, 0, s, embed_kernel<T>)(a);
         return cudaGetLastError();
     }
 };
@@ -91,7 +106,7 @@ struct EmbedLauncher {
 template <GgmlType T>
 struct DequantizeF16Launcher {
     static cudaError_t run(const DequantizeF16Args& a, cudaStream_t s) {
-        dequantize_f16_kernel<T><<<grid_for(a.cols / 8 * a.rows), kThreads, 0, s>>>(a);
+        PAGODA_LAUNCH(grid_for(a.cols / 8 * a.rows), kThreads, 0, s, dequantize_f16_kernel<T>)(a);
         return cudaGetLastError();
     }
 };
@@ -100,8 +115,16 @@ struct DequantizeF16Launcher {
 
 bool dequant_supported(GgmlType type) {
     switch (type) {
-        case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16: case GgmlType::Q4_0: case GgmlType::Q4_1:
-        case GgmlType::Q5_0: case GgmlType::Q5_1: case GgmlType::Q8_0: case GgmlType::Q4_K: case GgmlType::Q5_K:
+        case GgmlType::F32:
+        case GgmlType::F16:
+        case GgmlType::BF16:
+        case GgmlType::Q4_0:
+        case GgmlType::Q4_1:
+        case GgmlType::Q5_0:
+        case GgmlType::Q5_1:
+        case GgmlType::Q8_0:
+        case GgmlType::Q4_K:
+        case GgmlType::Q5_K:
         case GgmlType::Q6_K:
             return true;
         default:
@@ -113,8 +136,9 @@ cudaError_t launch_embed(const EmbedArgs& a, cudaStream_t stream) {
     if (a.n_tokens <= 0 || a.dim <= 0) return cudaSuccess;
     if (a.dim % 8 != 0) {
         // Only float tables can have such widths (quantized rows are whole blocks of 32 or 256).
-        if (a.type != GgmlType::F32 && a.type != GgmlType::F16 && a.type != GgmlType::BF16) return cudaErrorInvalidValue;
-        embed_scalar_kernel<<<grid_for(a.dim * a.n_tokens), kThreads, 0, stream>>>(a);
+        if (a.type != GgmlType::F32 && a.type != GgmlType::F16 && a.type != GgmlType::BF16)
+            return cudaErrorInvalidValue;
+        PAGODA_LAUNCH(grid_for(a.dim * a.n_tokens), kThreads, 0, stream, embed_scalar_kernel)(a);
         return cudaGetLastError();
     }
     return dispatch_type<EmbedLauncher>(a.type, a, stream);

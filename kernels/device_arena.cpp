@@ -42,8 +42,8 @@ Status DeviceArena::reserve(size_t bytes) {
     const cudaError_t err = cudaMalloc(&p, bytes);
     if (err != cudaSuccess) {
         cudaGetLastError();  // clear the sticky-free allocation error
-        return out_of_memory("activation arena: cannot allocate " + mib(bytes) + " of GPU memory: " +
-                             cuda_error_string(err));
+        return out_of_memory("activation arena: cannot allocate " + mib(bytes) +
+                             " of GPU memory: " + cuda_error_string(err));
     }
     chunks_.push_back({static_cast<char*>(p), bytes, 0});
     return Status::ok();
@@ -121,8 +121,8 @@ Result<void*> DeviceBuffer::get(size_t bytes, cudaStream_t stream, const char* w
     if (err != cudaSuccess) {
         cudaGetLastError();
         ptr_ = nullptr;
-        return out_of_memory(std::string(what) + ": cannot allocate " + mib(size) + " of GPU memory: " +
-                             cuda_error_string(err));
+        return out_of_memory(std::string(what) + ": cannot allocate " + mib(size) +
+                             " of GPU memory: " + cuda_error_string(err));
     }
     size_ = size;
     return ptr_;
@@ -145,8 +145,8 @@ Result<void*> PinnedBuffer::get(size_t bytes, cudaStream_t stream, const char* w
     if (err != cudaSuccess) {
         cudaGetLastError();
         ptr_ = nullptr;
-        return out_of_memory(std::string(what) + ": cannot allocate " + mib(size) + " of pinned host memory: " +
-                             cuda_error_string(err));
+        return out_of_memory(std::string(what) + ": cannot allocate " + mib(size) +
+                             " of pinned host memory: " + cuda_error_string(err));
     }
     size_ = size;
     return ptr_;

@@ -1,7 +1,7 @@
 // Row-wise and element-wise fp32 ops: rms_norm, add, add_bias, silu_mul, gather of
 // logit rows, and fp32 -> f16/bf16 conversion of GEMM operands.
-#include "kernel_launch.h"
 #include "cuda_common.cuh"
+#include "kernel_launch.h"
 
 namespace pagoda::cuda {
 namespace {
@@ -14,9 +14,12 @@ unsigned int grid_for(int64_t n, int threads = kThreads) {
 
 __device__ __forceinline__ float vector_value(const void* p, GgmlType type, int64_t i) {
     switch (type) {
-        case GgmlType::F16: return half_bits_to_float(static_cast<const uint16_t*>(p)[i]);
-        case GgmlType::BF16: return bf16_bits_to_float(static_cast<const uint16_t*>(p)[i]);
-        default: return static_cast<const float*>(p)[i];
+        case GgmlType::F16:
+            return half_bits_to_float(static_cast<const uint16_t*>(p)[i]);
+        case GgmlType::BF16:
+            return bf16_bits_to_float(static_cast<const uint16_t*>(p)[i]);
+        default:
+            return static_cast<const float*>(p)[i];
     }
 }
 
@@ -84,37 +87,38 @@ cudaError_t launch_rms_norm(const RmsNormArgs& a, cudaStream_t stream) {
     // Small rows: fewer threads, so most of the block is not idle.
     int threads = kThreads;
     while (threads > kWarpSize && threads / 2 >= a.cols) threads /= 2;
-    rms_norm_kernel<<<static_cast<unsigned int>(a.rows), threads, 0, stream>>>(a);
+    PAGODA_LAUNCH(static_cast<unsigned int>(a.rows), threads, 0, stream, rms_norm_kernel)(a);
     return cudaGetLastError();
 }
 
 cudaError_t launch_add(const AddArgs& a, cudaStream_t stream) {
     if (a.n <= 0) return cudaSuccess;
-    add_kernel<<<grid_for(a.n), kThreads, 0, stream>>>(a);
+    PAGODA_LAUNCH(grid_for(a.n), kThreads, 0, stream, add_kernel)(a);
     return cudaGetLastError();
 }
 
 cudaError_t launch_add_bias(const AddBiasArgs& a, cudaStream_t stream) {
     if (a.rows <= 0 || a.cols <= 0) return cudaSuccess;
-    add_bias_kernel<<<grid_for(a.rows * a.cols), kThreads, 0, stream>>>(a);
+    PAGODA_LAUNCH(grid_for(a.rows * a.cols), kThreads, 0, stream, add_bias_kernel)(a);
     return cudaGetLastError();
 }
 
 cudaError_t launch_silu_mul(const SiluMulArgs& a, cudaStream_t stream) {
     if (a.n <= 0) return cudaSuccess;
-    silu_mul_kernel<<<grid_for(a.n), kThreads, 0, stream>>>(a);
+    PAGODA_LAUNCH(grid_for(a.n), kThreads, 0, stream, silu_mul_kernel)(a);
     return cudaGetLastError();
 }
 
 cudaError_t launch_gather_rows(const GatherRowsArgs& a, cudaStream_t stream) {
     if (a.n_rows <= 0 || a.cols <= 0) return cudaSuccess;
-    gather_rows_kernel<<<grid_for(static_cast<int64_t>(a.n_rows) * a.cols), kThreads, 0, stream>>>(a);
+    const unsigned int blocks = grid_for(static_cast<int64_t>(a.n_rows) * a.cols);
+    PAGODA_LAUNCH(blocks, kThreads, 0, stream, gather_rows_kernel)(a);
     return cudaGetLastError();
 }
 
 cudaError_t launch_convert_f32(const ConvertArgs& a, cudaStream_t stream) {
     if (a.n <= 0) return cudaSuccess;
-    convert_kernel<<<grid_for(a.n), kThreads, 0, stream>>>(a);
+    PAGODA_LAUNCH(grid_for(a.n), kThreads, 0, stream, convert_kernel)(a);
     return cudaGetLastError();
 }
 

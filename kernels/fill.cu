@@ -1,8 +1,8 @@
 // Seeded random weights written directly in device memory, for benchmarks of big
 // model shapes (an 8B model in F16 is 16 GB: generating it on the host and copying it
 // would dominate the benchmark) and a no-op probe kernel.
-#include "kernel_launch.h"
 #include "cuda_common.cuh"
+#include "kernel_launch.h"
 
 namespace pagoda::cuda {
 namespace {
@@ -22,23 +22,32 @@ __device__ __forceinline__ float uniform(uint64_t h) {
 }
 
 struct Layout {
-    int bytes;      // block bytes
-    int d_offset;   // f16 scale offset, or -1
-    int m_offset;   // f16 min offset, or -1
-    float d_div;    // d = scale / d_div
+    int bytes;     // block bytes
+    int d_offset;  // f16 scale offset, or -1
+    int m_offset;  // f16 min offset, or -1
+    float d_div;   // d = scale / d_div
 };
 
 __device__ Layout layout_of(GgmlType type) {
     switch (type) {
-        case GgmlType::Q4_0: return {18, 0, -1, 8.0f};
-        case GgmlType::Q4_1: return {20, 0, 2, 8.0f};
-        case GgmlType::Q5_0: return {22, 0, -1, 16.0f};
-        case GgmlType::Q5_1: return {24, 0, 2, 16.0f};
-        case GgmlType::Q8_0: return {34, 0, -1, 127.0f};
-        case GgmlType::Q4_K: return {144, 0, 2, 472.0f};
-        case GgmlType::Q5_K: return {176, 0, 2, 976.0f};
-        case GgmlType::Q6_K: return {210, 208, -1, 2048.0f};
-        default: return {0, -1, -1, 1.0f};
+        case GgmlType::Q4_0:
+            return {18, 0, -1, 8.0f};
+        case GgmlType::Q4_1:
+            return {20, 0, 2, 8.0f};
+        case GgmlType::Q5_0:
+            return {22, 0, -1, 16.0f};
+        case GgmlType::Q5_1:
+            return {24, 0, 2, 16.0f};
+        case GgmlType::Q8_0:
+            return {34, 0, -1, 127.0f};
+        case GgmlType::Q4_K:
+            return {144, 0, 2, 472.0f};
+        case GgmlType::Q5_K:
+            return {176, 0, 2, 976.0f};
+        case GgmlType::Q6_K:
+            return {210, 208, -1, 2048.0f};
+        default:
+            return {0, -1, -1, 1.0f};
     }
 }
 
@@ -47,10 +56,17 @@ __global__ void fill_random_kernel(FillRandomArgs a) {
     if (b >= a.n_blocks) return;
     const uint64_t h = mix64(a.seed ^ mix64(static_cast<uint64_t>(b)));
     switch (a.type) {
-        case GgmlType::F32: static_cast<float*>(a.dst)[b] = uniform(h) * a.scale; return;
-        case GgmlType::F16: static_cast<uint16_t*>(a.dst)[b] = float_to_half_bits(uniform(h) * a.scale); return;
-        case GgmlType::BF16: static_cast<uint16_t*>(a.dst)[b] = float_to_bf16_bits(uniform(h) * a.scale); return;
-        default: break;
+        case GgmlType::F32:
+            static_cast<float*>(a.dst)[b] = uniform(h) * a.scale;
+            return;
+        case GgmlType::F16:
+            static_cast<uint16_t*>(a.dst)[b] = float_to_half_bits(uniform(h) * a.scale);
+            return;
+        case GgmlType::BF16:
+            static_cast<uint16_t*>(a.dst)[b] = float_to_bf16_bits(uniform(h) * a.scale);
+            return;
+        default:
+            break;
     }
     const Layout lay = layout_of(a.type);
     // Blocks are 2-byte aligned at least: write 16-bit words.
@@ -76,19 +92,28 @@ __global__ void noop_kernel() {}
 cudaError_t launch_fill_random(const FillRandomArgs& a, cudaStream_t stream) {
     if (a.n_blocks <= 0) return cudaSuccess;
     switch (a.type) {
-        case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16: case GgmlType::Q4_0: case GgmlType::Q4_1:
-        case GgmlType::Q5_0: case GgmlType::Q5_1: case GgmlType::Q8_0: case GgmlType::Q4_K: case GgmlType::Q5_K:
+        case GgmlType::F32:
+        case GgmlType::F16:
+        case GgmlType::BF16:
+        case GgmlType::Q4_0:
+        case GgmlType::Q4_1:
+        case GgmlType::Q5_0:
+        case GgmlType::Q5_1:
+        case GgmlType::Q8_0:
+        case GgmlType::Q4_K:
+        case GgmlType::Q5_K:
         case GgmlType::Q6_K:
             break;
         default:
             return cudaErrorInvalidValue;
     }
-    fill_random_kernel<<<static_cast<unsigned int>((a.n_blocks + kThreads - 1) / kThreads), kThreads, 0, stream>>>(a);
+    const auto blocks = static_cast<unsigned int>((a.n_blocks + kThreads - 1) / kThreads);
+    PAGODA_LAUNCH(blocks, kThreads, 0, stream, fill_random_kernel)(a);
     return cudaGetLastError();
 }
 
 cudaError_t launch_noop(cudaStream_t stream) {
-    noop_kernel<<<1, 1, 0, stream>>>();
+    PAGODA_LAUNCH(1, 1, 0, stream, noop_kernel)();
     return cudaGetLastError();
 }
 

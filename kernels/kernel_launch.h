@@ -39,7 +39,7 @@ bool dequant_supported(GgmlType type);
 
 // ---- elementwise.cu ---------------------------------------------------------------
 struct RmsNormArgs {
-    const float* x;  // [rows, cols]
+    const float* x;      // [rows, cols]
     const void* weight;  // [cols] F32, F16 or BF16
     GgmlType weight_type;
     float* out;  // [rows, cols]; may alias x
@@ -57,7 +57,7 @@ struct AddArgs {
 cudaError_t launch_add(const AddArgs& a, cudaStream_t stream);
 
 struct AddBiasArgs {
-    float* x;  // [rows, cols]
+    float* x;          // [rows, cols]
     const void* bias;  // [cols] F32, F16 or BF16
     GgmlType bias_type;
     int64_t rows;
@@ -93,8 +93,8 @@ cudaError_t launch_convert_f32(const ConvertArgs& a, cudaStream_t stream);
 
 // ---- rope.cu ----------------------------------------------------------------------
 struct RopeArgs {
-    float* x;                 // [n_tokens, n_heads * head_dim], rotated in place
-    const int32_t* positions;  // [n_tokens]
+    float* x;                   // [n_tokens, n_heads * head_dim], rotated in place
+    const int32_t* positions;   // [n_tokens]
     const float* freq_factors;  // [n_rot / 2] or null
     int32_t n_tokens;
     int32_t n_heads;
@@ -112,7 +112,7 @@ struct KvWriteArgs {
     const float* v;  // [n_tokens, row_values]
     void* k_pool;    // [n_slots, row_values] in `type`
     void* v_pool;
-    GgmlType type;   // F32, F16 or Q8_0
+    GgmlType type;                // F32, F16 or Q8_0
     const int64_t* slot_mapping;  // [n_tokens]; negative: skip the token
     int32_t n_tokens;
     int32_t row_values;  // n_kv_heads * head_dim
@@ -121,8 +121,8 @@ cudaError_t launch_kv_write(const KvWriteArgs& a, cudaStream_t stream);
 
 // ---- attention_decode.cu / attention_prefill.cu -------------------------------------
 struct AttentionArgs {
-    const float* q;  // [n_tokens, n_heads * head_dim]
-    float* out;      // [n_tokens, n_heads * head_dim]
+    const float* q;      // [n_tokens, n_heads * head_dim]
+    float* out;          // [n_tokens, n_heads * head_dim]
     const void* k_pool;  // [n_slots, n_kv_heads * head_dim] in kv_type
     const void* v_pool;
     GgmlType kv_type;
@@ -145,6 +145,7 @@ struct AttentionDecodeArgs {
     int32_t n_splits;
     int32_t split_len;  // keys per split (multiple of 64)
     float* partials;    // [n_tokens, n_heads, n_splits, head_dim + 2] when n_splits > 1
+    int32_t first_token = 0;  // set by the launcher: grids cover at most 65535 tokens each
 };
 cudaError_t launch_attention_decode(const AttentionDecodeArgs& a, cudaStream_t stream);
 bool attention_decode_supported(int32_t head_dim);
@@ -162,6 +163,38 @@ struct AttentionPrefillArgs {
 };
 cudaError_t launch_attention_prefill(const AttentionPrefillArgs& a, cudaStream_t stream);
 bool attention_prefill_supported(int32_t head_dim);
+
+// Which attention kernel runs a step, and how decode splits the keys: the tiled kernel
+// when some sequence has several queries (unless forced either way), else flash-decoding
+// with enough splits for about two blocks per SM once contexts pass 512 keys.
+struct AttentionPlan {
+    bool prefill = false;
+    int32_t n_splits = 1;
+    int32_t split_len = 1;
+};
+enum class AttentionKernelChoice { automatic, force_decode, force_prefill };
+inline AttentionPlan plan_attention(int32_t n_tokens, int32_t n_kv_heads, int32_t head_dim, int32_t max_query_len,
+                                    int32_t max_context, int32_t multiprocessors, AttentionKernelChoice choice,
+                                    int32_t split_len_override) {
+    AttentionPlan p;
+    p.prefill = attention_prefill_supported(head_dim) && choice != AttentionKernelChoice::force_decode &&
+                (choice == AttentionKernelChoice::force_prefill || max_query_len > 1);
+    if (p.prefill) return p;
+    const int64_t max_keys = max_context > 1 ? max_context : 1;
+    const int64_t base_blocks = static_cast<int64_t>(n_tokens) * n_kv_heads;
+    const int64_t want_blocks = 2LL * (multiprocessors > 1 ? multiprocessors : 1);
+    int64_t split_len = max_keys;
+    if (split_len_override > 0) {
+        split_len = split_len_override;
+    } else if (max_keys > 512 && base_blocks < want_blocks) {
+        const int64_t want_splits = (want_blocks + base_blocks - 1) / base_blocks;
+        const int64_t per_split = (max_keys + want_splits - 1) / want_splits;
+        split_len = per_split < 256 ? 256 : (per_split + 63) / 64 * 64;
+    }
+    p.split_len = static_cast<int32_t>(split_len);
+    p.n_splits = static_cast<int32_t>((max_keys + split_len - 1) / split_len);
+    return p;
+}
 
 // ---- mmvq.cu ------------------------------------------------------------------------
 // Activations quantized in blocks of 32: 32 int8 values, their scale d and s = d * sum(q).

@@ -2,8 +2,8 @@
 // layer's pools. F32/F16: one thread per value. Q8_0: one warp per block of 32 values,
 // quantized exactly as quantize_row(Q8_0) does on the CPU (d = amax / 127, stored as f16,
 // q = round(x / d)), so both backends hold bit-identical caches.
-#include "kernel_launch.h"
 #include "cuda_common.cuh"
+#include "kernel_launch.h"
 
 namespace pagoda::cuda {
 namespace {
@@ -13,9 +13,13 @@ constexpr int kThreads = 256;
 template <typename Out>
 __device__ __forceinline__ Out encode(float v);
 template <>
-__device__ __forceinline__ float encode<float>(float v) { return v; }
+__device__ __forceinline__ float encode<float>(float v) {
+    return v;
+}
 template <>
-__device__ __forceinline__ uint16_t encode<uint16_t>(float v) { return float_to_half_bits(v); }
+__device__ __forceinline__ uint16_t encode<uint16_t>(float v) {
+    return float_to_half_bits(v);
+}
 
 template <typename Out>
 __global__ void kv_write_kernel(KvWriteArgs a) {
@@ -60,14 +64,19 @@ cudaError_t launch_kv_write(const KvWriteArgs& a, cudaStream_t stream) {
     if (n <= 0) return cudaSuccess;
     const auto blocks = static_cast<unsigned int>((n + kThreads - 1) / kThreads);
     switch (a.type) {
-        case GgmlType::F32: kv_write_kernel<float><<<blocks, kThreads, 0, stream>>>(a); break;
-        case GgmlType::F16: kv_write_kernel<uint16_t><<<blocks, kThreads, 0, stream>>>(a); break;
+        case GgmlType::F32:
+            PAGODA_LAUNCH(blocks, kThreads, 0, stream, kv_write_kernel<float>)(a);
+            break;
+        case GgmlType::F16:
+            PAGODA_LAUNCH(blocks, kThreads, 0, stream, kv_write_kernel<uint16_t>)(a);
+            break;
         case GgmlType::Q8_0:
             if (a.row_values % 32 != 0) return cudaErrorInvalidValue;
             // n / 32 warps of 32 threads: exactly n threads.
-            kv_write_q8_0_kernel<<<blocks, kThreads, 0, stream>>>(a);
+            PAGODA_LAUNCH(blocks, kThreads, 0, stream, kv_write_q8_0_kernel)(a);
             break;
-        default: return cudaErrorInvalidValue;
+        default:
+            return cudaErrorInvalidValue;
     }
     return cudaGetLastError();
 }

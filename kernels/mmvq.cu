@@ -74,15 +74,32 @@ template <GgmlType T>
 cudaError_t launch_type(const MmvqArgs& a, cudaStream_t s) {
     const auto blocks = static_cast<unsigned int>((a.n_rows + kWarps - 1) / kWarps);
     switch (a.n_cols) {
-        case 1: mmvq_kernel<T, 1><<<blocks, kThreads, 0, s>>>(a); break;
-        case 2: mmvq_kernel<T, 2><<<blocks, kThreads, 0, s>>>(a); break;
-        case 3: mmvq_kernel<T, 3><<<blocks, kThreads, 0, s>>>(a); break;
-        case 4: mmvq_kernel<T, 4><<<blocks, kThreads, 0, s>>>(a); break;
-        case 5: mmvq_kernel<T, 5><<<blocks, kThreads, 0, s>>>(a); break;
-        case 6: mmvq_kernel<T, 6><<<blocks, kThreads, 0, s>>>(a); break;
-        case 7: mmvq_kernel<T, 7><<<blocks, kThreads, 0, s>>>(a); break;
-        case 8: mmvq_kernel<T, 8><<<blocks, kThreads, 0, s>>>(a); break;
-        default: return cudaErrorInvalidValue;
+        case 1:
+            PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, 1>)(a);
+            break;
+        case 2:
+            PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, 2>)(a);
+            break;
+        case 3:
+            PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, 3>)(a);
+            break;
+        case 4:
+            PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, 4>)(a);
+            break;
+        case 5:
+            PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, 5>)(a);
+            break;
+        case 6:
+            PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, 6>)(a);
+            break;
+        case 7:
+            PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, 7>)(a);
+            break;
+        case 8:
+            PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, 8>)(a);
+            break;
+        default:
+            return cudaErrorInvalidValue;
     }
     return cudaGetLastError();
 }
@@ -91,8 +108,14 @@ cudaError_t launch_type(const MmvqArgs& a, cudaStream_t s) {
 
 bool mmvq_supported(GgmlType type) {
     switch (type) {
-        case GgmlType::Q4_0: case GgmlType::Q4_1: case GgmlType::Q5_0: case GgmlType::Q5_1: case GgmlType::Q8_0:
-        case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::Q6_K:
+        case GgmlType::Q4_0:
+        case GgmlType::Q4_1:
+        case GgmlType::Q5_0:
+        case GgmlType::Q5_1:
+        case GgmlType::Q8_0:
+        case GgmlType::Q4_K:
+        case GgmlType::Q5_K:
+        case GgmlType::Q6_K:
             return true;
         default:
             return false;
@@ -103,7 +126,8 @@ cudaError_t launch_quantize_q8(const QuantizeQ8Args& a, cudaStream_t stream) {
     const int64_t threads = a.rows * a.cols;  // one thread per value
     if (threads <= 0) return cudaSuccess;
     if (a.cols % 32 != 0) return cudaErrorInvalidValue;
-    quantize_q8_kernel<<<static_cast<unsigned int>((threads + 255) / 256), 256, 0, stream>>>(a);
+    const auto blocks = static_cast<unsigned int>((threads + 255) / 256);
+    PAGODA_LAUNCH(blocks, 256, 0, stream, quantize_q8_kernel)(a);
     return cudaGetLastError();
 }
 
@@ -111,15 +135,24 @@ cudaError_t launch_mmvq(const MmvqArgs& a, cudaStream_t stream) {
     if (a.n_rows <= 0 || a.n_cols <= 0) return cudaSuccess;
     if (a.n_in % 32 != 0) return cudaErrorInvalidValue;
     switch (a.type) {
-        case GgmlType::Q4_0: return launch_type<GgmlType::Q4_0>(a, stream);
-        case GgmlType::Q4_1: return launch_type<GgmlType::Q4_1>(a, stream);
-        case GgmlType::Q5_0: return launch_type<GgmlType::Q5_0>(a, stream);
-        case GgmlType::Q5_1: return launch_type<GgmlType::Q5_1>(a, stream);
-        case GgmlType::Q8_0: return launch_type<GgmlType::Q8_0>(a, stream);
-        case GgmlType::Q4_K: return launch_type<GgmlType::Q4_K>(a, stream);
-        case GgmlType::Q5_K: return launch_type<GgmlType::Q5_K>(a, stream);
-        case GgmlType::Q6_K: return launch_type<GgmlType::Q6_K>(a, stream);
-        default: return cudaErrorInvalidValue;
+        case GgmlType::Q4_0:
+            return launch_type<GgmlType::Q4_0>(a, stream);
+        case GgmlType::Q4_1:
+            return launch_type<GgmlType::Q4_1>(a, stream);
+        case GgmlType::Q5_0:
+            return launch_type<GgmlType::Q5_0>(a, stream);
+        case GgmlType::Q5_1:
+            return launch_type<GgmlType::Q5_1>(a, stream);
+        case GgmlType::Q8_0:
+            return launch_type<GgmlType::Q8_0>(a, stream);
+        case GgmlType::Q4_K:
+            return launch_type<GgmlType::Q4_K>(a, stream);
+        case GgmlType::Q5_K:
+            return launch_type<GgmlType::Q5_K>(a, stream);
+        case GgmlType::Q6_K:
+            return launch_type<GgmlType::Q6_K>(a, stream);
+        default:
+            return cudaErrorInvalidValue;
     }
 }
 

@@ -22,21 +22,6 @@
 
 namespace pagoda::cuda {
 
-template <GgmlType T>
-struct BlockInfo;
-// values per block, bytes per block
-template <> struct BlockInfo<GgmlType::F32>  { static constexpr int qk = 1, bytes = 4; };
-template <> struct BlockInfo<GgmlType::F16>  { static constexpr int qk = 1, bytes = 2; };
-template <> struct BlockInfo<GgmlType::BF16> { static constexpr int qk = 1, bytes = 2; };
-template <> struct BlockInfo<GgmlType::Q4_0> { static constexpr int qk = 32, bytes = 18; };
-template <> struct BlockInfo<GgmlType::Q4_1> { static constexpr int qk = 32, bytes = 20; };
-template <> struct BlockInfo<GgmlType::Q5_0> { static constexpr int qk = 32, bytes = 22; };
-template <> struct BlockInfo<GgmlType::Q5_1> { static constexpr int qk = 32, bytes = 24; };
-template <> struct BlockInfo<GgmlType::Q8_0> { static constexpr int qk = 32, bytes = 34; };
-template <> struct BlockInfo<GgmlType::Q4_K> { static constexpr int qk = 256, bytes = 144; };
-template <> struct BlockInfo<GgmlType::Q5_K> { static constexpr int qk = 256, bytes = 176; };
-template <> struct BlockInfo<GgmlType::Q6_K> { static constexpr int qk = 256, bytes = 210; };
-
 // 6-bit scale and min of sub-block j (0..7) of a q4_K / q5_K block, packed in 12 bytes.
 PAGODA_HD void k4_scale_min(const uint8_t* s, int j, int& sc, int& m) {
     if (j < 4) {
@@ -57,8 +42,14 @@ template <>
 PAGODA_HD void dequant8<GgmlType::F32>(const uint8_t* row, int64_t first, float* out) {
     const float4* p = reinterpret_cast<const float4*>(row + first * 4);
     const float4 a = p[0], b = p[1];
-    out[0] = a.x; out[1] = a.y; out[2] = a.z; out[3] = a.w;
-    out[4] = b.x; out[5] = b.y; out[6] = b.z; out[7] = b.w;
+    out[0] = a.x;
+    out[1] = a.y;
+    out[2] = a.z;
+    out[3] = a.w;
+    out[4] = b.x;
+    out[5] = b.y;
+    out[6] = b.z;
+    out[7] = b.w;
 }
 
 template <>
@@ -179,7 +170,7 @@ template <>
 PAGODA_HD void dequant8<GgmlType::Q6_K>(const uint8_t* row, int64_t first, float* out) {
     const uint8_t* b = row + (first / 256) * 210;
     const int v = static_cast<int>(first % 256);
-    const int h = v / 128;        // half of the block
+    const int h = v / 128;          // half of the block
     const int qq = (v % 128) / 32;  // quarter within the half
     const int l = v % 32;
     const uint8_t* ql = b + 64 * h + 32 * (qq & 1) + l;
@@ -237,9 +228,7 @@ PAGODA_HD void decode_unit<GgmlType::Q4_1>(const uint8_t* row, int u, UnitDecode
 }
 
 // Spreads bits 0..3 of n into bit 4 of bytes 0..3.
-PAGODA_HD int spread_bits_to_b4(int n) {
-    return ((n & 1) << 4) | ((n & 2) << 11) | ((n & 4) << 18) | ((n & 8) << 25);
-}
+PAGODA_HD int spread_bits_to_b4(int n) { return ((n & 1) << 4) | ((n & 2) << 11) | ((n & 4) << 18) | ((n & 8) << 25); }
 
 template <>
 PAGODA_HD void decode_unit<GgmlType::Q5_0>(const uint8_t* row, int u, UnitDecode& r) {

@@ -3,8 +3,8 @@
 // theta_i = freq_scale * position * base^(-2i / n_rot) / freq_factors[i], with
 // base^(-2i/n_rot) built by i float multiplications as ggml's CPU rope cache (and our CPU
 // backend) does, so angles agree bit for bit and only cos/sin may differ by an ulp.
-#include "kernel_launch.h"
 #include "cuda_common.cuh"
+#include "kernel_launch.h"
 
 namespace pagoda::cuda {
 namespace {
@@ -40,7 +40,8 @@ __global__ void rope_kernel(RopeArgs a) {
 cudaError_t launch_rope(const RopeArgs& a, cudaStream_t stream) {
     const int64_t total = static_cast<int64_t>(a.n_tokens) * a.n_heads * (a.n_rot / 2);
     if (total <= 0) return cudaSuccess;
-    rope_kernel<<<static_cast<unsigned int>((total + kThreads - 1) / kThreads), kThreads, 0, stream>>>(a);
+    const auto blocks = static_cast<unsigned int>((total + kThreads - 1) / kThreads);
+    PAGODA_LAUNCH(blocks, kThreads, 0, stream, rope_kernel)(a);
     return cudaGetLastError();
 }
 

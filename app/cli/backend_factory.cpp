@@ -75,7 +75,8 @@ Result<DeviceChoice> create_backend(const std::string& device, int n_threads) {
     return choice;
 #else
     if (device == "auto") return cpu_choice(n_threads, "this build has no CUDA backend; using the CPU");
-    return unsupported("--device " + device + ": this build of Pagoda has no CUDA backend (rebuild with a CUDA toolkit)");
+    return unsupported("--device " + device +
+                       ": this build of Pagoda has no CUDA backend (rebuild with a CUDA toolkit)");
 #endif
 }
 

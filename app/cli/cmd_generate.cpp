@@ -1,11 +1,18 @@
-// `pagoda generate`: one prompt, one continuation, streamed to stdout as it is decoded.
+// `pagoda generate`: continues one prompt (streamed to stdout as it is decoded) or, with
+// --parallel / several --prompt / --n-samples, several sequences at once through the
+// Engine's continuous batching (printed when all are done).
 // Only the generated text (or ids, with --ids) goes to stdout; load time, device choice
 // and speed go to stderr, so the output can be piped or compared byte for byte.
 #include <algorithm>
 #include <bit>
 #include <chrono>
+#include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -14,11 +21,11 @@
 #include "args.h"
 #include "backend_factory.h"
 #include "commands.h"
-#include "kv/block_allocator.h"
 #include "model/ggml_type.h"
 #include "model/model.h"
-#include "sample/sampler.h"
-#include "sched/sequence_runner.h"
+#include "pagoda/engine.h"
+#include "sample/token_sampler.h"
+#include "tokenizer/tokenizer.h"
 
 namespace pagoda::cli {
 
@@ -27,50 +34,45 @@ namespace {
 constexpr int32_t kDefaultMaxCtx = 4096;
 constexpr int64_t kMaxCtxSize = 1 << 20;
 constexpr int32_t kBlockSize = 16;
+constexpr int32_t kMaxParallel = 1024;
 
-// Holds back the bytes of a UTF-8 character split across tokens, so every write to
-// stdout is complete UTF-8 (bytes that can never become valid are passed through).
-class Utf8Stream {
+using Clock = std::chrono::steady_clock;
+
+// Hands the engine thread's callbacks to the main thread, which may block on stdout.
+class QueueSink : public Sink {
 public:
-    explicit Utf8Stream(std::FILE* out) : out_(out) {}
-
-    void push(const std::string& piece) {
-        pending_ += piece;
-        const size_t cut = complete_prefix(pending_);
-        if (cut == 0) return;
-        std::fwrite(pending_.data(), 1, cut, out_);
-        std::fflush(out_);
-        pending_.erase(0, cut);
-    }
-    void finish() {
-        if (pending_.empty()) return;
-        std::fwrite(pending_.data(), 1, pending_.size(), out_);
-        std::fflush(out_);
-        pending_.clear();
-    }
-
-    // Length of the longest prefix that does not end inside a multi-byte character.
-    static size_t complete_prefix(const std::string& s) {
-        const size_t n = s.size();
-        // The last lead byte among the final 4 bytes decides.
-        for (size_t back = 1; back <= std::min<size_t>(4, n); ++back) {
-            const auto c = static_cast<unsigned char>(s[n - back]);
-            if ((c & 0xC0) == 0x80) continue;  // continuation byte: keep looking for the lead
-            size_t need = 1;
-            if ((c & 0xE0) == 0xC0)
-                need = 2;
-            else if ((c & 0xF0) == 0xE0)
-                need = 3;
-            else if ((c & 0xF8) == 0xF0)
-                need = 4;
-            return need > back ? n - back : n;
+    void on_delta(const RequestDelta& delta) override {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            deltas_.push_back(delta);
         }
-        return n;  // only continuation bytes: invalid, nothing to wait for
+        cv_.notify_one();
+    }
+    void on_finish(const RequestFinish& finish) override {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            finish_ = finish;
+        }
+        cv_.notify_one();
+    }
+    // Waits for news: false once finished and drained.
+    bool next(std::vector<RequestDelta>& out) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        cv_.wait(lock, [&] { return !deltas_.empty() || finish_.has_value(); });
+        out.assign(deltas_.begin(), deltas_.end());
+        deltas_.clear();
+        return !out.empty() || !finish_;
+    }
+    std::optional<RequestFinish> finish() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return finish_;
     }
 
 private:
-    std::FILE* out_;
-    std::string pending_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<RequestDelta> deltas_;
+    std::optional<RequestFinish> finish_;
 };
 
 bool parse_ids(const std::string& text, std::vector<TokenId>& ids) {
@@ -82,6 +84,47 @@ bool parse_ids(const std::string& text, std::vector<TokenId>& ids) {
         if (*end != '\0' || v < 0 || v > INT32_MAX) return false;
         ids.push_back(static_cast<TokenId>(v));
     }
+    return true;
+}
+
+// "ID:BIAS" or llama.cpp's "ID+BIAS" / "ID-BIAS", comma-separated.
+bool parse_logit_bias(const std::string& text, std::vector<std::pair<TokenId, float>>& out) {
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        if (item.empty()) continue;
+        const size_t sep = item.find_first_of(":+-", 1);
+        if (sep == std::string::npos) return false;
+        char* end = nullptr;
+        const long long id = std::strtoll(item.substr(0, sep).c_str(), &end, 10);
+        if (*end != '\0' || id < 0 || id > INT32_MAX) return false;
+        const std::string value = item[sep] == ':' ? item.substr(sep + 1) : item.substr(sep);
+        const float bias = std::strtof(value.c_str(), &end);
+        if (value.empty() || *end != '\0') return false;
+        out.emplace_back(static_cast<TokenId>(id), bias);
+    }
+    return true;
+}
+
+// "512M", "2G", "1048576": bytes.
+bool parse_size(const std::string& text, int64_t& bytes) {
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (end == text.c_str() || !(v > 0)) return false;
+    double mult = 1;
+    const std::string suffix(end);
+    if (suffix == "K" || suffix == "KiB" || suffix == "k") {
+        mult = 1024.0;
+    } else if (suffix == "M" || suffix == "MiB") {
+        mult = 1024.0 * 1024;
+    } else if (suffix == "G" || suffix == "GiB") {
+        mult = 1024.0 * 1024 * 1024;
+    } else if (!suffix.empty()) {
+        return false;
+    }
+    const double b = v * mult;
+    if (b > 9.0e18) return false;
+    bytes = static_cast<int64_t>(b);
     return true;
 }
 
@@ -108,6 +151,23 @@ int fail(const Status& s) {
     return 1;
 }
 
+// Every value of a repeatable option (Args keeps only the last one).
+std::vector<std::string> all_values(const std::vector<std::string>& argv, const std::string& name,
+                                    const std::vector<std::string>& value_options) {
+    std::vector<std::string> out;
+    for (size_t i = 1; i < argv.size(); ++i) {
+        const std::string& a = argv[i];
+        if (a == name && i + 1 < argv.size()) {
+            out.push_back(argv[++i]);
+        } else if (a.rfind(name + "=", 0) == 0) {
+            out.push_back(a.substr(name.size() + 1));
+        } else if (std::find(value_options.begin(), value_options.end(), a) != value_options.end()) {
+            ++i;  // another option's value
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 int run_generate(int argc, char** argv) {
@@ -119,30 +179,50 @@ int run_generate(int argc, char** argv) {
         args_v.push_back(a.data());
     }
 
-    Args args("pagoda generate --model PATH (--prompt TEXT | --prompt-ids IDS) [options]",
+    Args args("pagoda generate --model PATH (--prompt TEXT ... | --prompt-ids IDS) [options]",
               "Continues a prompt with a GGUF model and streams the generated text to stdout.\n"
+              "With --parallel N, several --prompt or --n-samples N, the sequences run at once\n"
+              "(continuous batching) and each is printed when all are done.\n"
               "Logs (load time, device, speed) go to stderr.");
-    args.option("--model", "PATH", "GGUF model file");
-    args.option("--prompt", "TEXT", "prompt text; BOS is added when the vocabulary asks for it (see --no-bos)");
-    args.option("--prompt-ids", "IDS",
-                "parity testing: space-separated token ids used exactly as given instead of --prompt "
-                "(nothing is added, not even BOS)");
-    args.option("--n-predict", "N", "tokens to generate (also -n N); -1 until EOS or the context is full", "128");
-    args.option("--temp", "T", "temperature; 0 = greedy", "0.8");
-    args.option("--top-k", "K", "keep the K most likely tokens; 0 = off", "40");
-    args.option("--top-p", "P", "keep the most likely tokens up to probability mass P; 1 = off", "0.95");
-    args.option("--min-p", "P", "drop tokens less likely than P times the most likely one; 0 = off", "0.05");
-    args.option("--seed", "S", "sampling seed (default: random, printed to stderr)");
-    args.option("--threads", "N", "CPU threads; 0 = number of physical cores", "0");
-    args.option("--ctx-size", "N", "KV cache size in tokens (default: min(model context length, 4096))");
-    args.option("--prefill-chunk", "N", "prompt tokens per forward step", "512");
-    args.option("--kv-type", "TYPE", "KV cache encoding: f16, f32 or q8_0", "f16");
-    args.option("--device", "DEV", "auto, cpu or cuda[:N]", "auto");
+    std::vector<std::string> value_options;
+    auto option = [&](const std::string& name, const std::string& metavar, const std::string& help,
+                      std::optional<std::string> def = std::nullopt) {
+        args.option(name, metavar, help, std::move(def));
+        value_options.push_back(name);
+    };
+    option("--model", "PATH", "GGUF model file");
+    option("--prompt", "TEXT",
+           "prompt text; BOS is added when the vocabulary asks for it (see --no-bos); repeat for several prompts");
+    option("--prompt-ids", "IDS",
+           "parity testing: space-separated token ids used exactly as given instead of --prompt "
+           "(nothing is added, not even BOS)");
+    option("--n-predict", "N", "tokens to generate (also -n N); -1 until EOS or the context is full", "128");
+    option("--temp", "T", "temperature; 0 = greedy", "0.8");
+    option("--top-k", "K", "keep the K most likely tokens; 0 = off", "40");
+    option("--top-p", "P", "keep the most likely tokens up to probability mass P; 1 = off", "0.95");
+    option("--min-p", "P", "drop tokens less likely than P times the most likely one; 0 = off", "0.05");
+    option("--repeat-penalty", "F", "repetition penalty over prompt and output tokens; 1 = off", "1.0");
+    option("--presence-penalty", "F", "subtract F from tokens already generated; 0 = off", "0");
+    option("--frequency-penalty", "F", "subtract F times the count of each generated token; 0 = off", "0");
+    option("--logit-bias", "ID:BIAS,...", "add BIAS to token ID's logit (also ID+BIAS / ID-BIAS)");
+    option("--stop", "TEXT", "stop before this text (never printed); repeat for several");
+    option("--stop-ids", "IDS", "space-separated token ids that end the generation");
+    option("--seed", "S", "sampling seed (default: random, printed to stderr)");
+    option("--parallel", "N", "run N copies of the prompt at once (copy i uses seed derived from S and i)", "1");
+    option("--n-samples", "N", "N samples of each prompt sharing its KV blocks", "1");
+    option("--threads", "N", "CPU threads; 0 = number of physical cores", "0");
+    option("--ctx-size", "N", "context per sequence in tokens (default: min(model context length, 4096))");
+    option("--kv-memory", "SIZE", "KV cache budget (e.g. 512M, 2G); default: --ctx-size tokens per sequence");
+    option("--prefill-chunk", "N", "token budget of one forward step (long prompts run in chunks)", "512");
+    option("--kv-type", "TYPE", "KV cache encoding: f16, f32 or q8_0", "f16");
+    option("--device", "DEV", "auto, cpu or cuda[:N]", "auto");
     args.flag("--no-bos", "do not add BOS to --prompt");
+    args.flag("--ignore-eos", "keep generating after EOS (EOS is then an ordinary token)");
+    args.flag("--no-prefix-cache", "do not reuse the KV of shared prompt prefixes");
     args.flag("--ids", "parity testing: print the generated token ids, space-separated, instead of text");
-    args.option("--logits-out", "FILE",
-                "parity testing: write the logits of the last prompt position as raw little-endian float32 "
-                "(vocab_size values)");
+    option("--logits-out", "FILE",
+           "parity testing: write the logits of the last prompt position as raw little-endian float32 "
+           "(vocab_size values; first sequence)");
     if (!args.parse(static_cast<int>(args_v.size()), args_v.data())) return args.exit_code();
 
     auto usage = [&](const std::string& msg) {
@@ -158,8 +238,13 @@ int run_generate(int argc, char** argv) {
     const long long top_k = args.get_int("--top-k", ok);
     const double top_p = args.get_double("--top-p", ok);
     const double min_p = args.get_double("--min-p", ok);
+    const double repeat_penalty = args.get_double("--repeat-penalty", ok);
+    const double presence = args.get_double("--presence-penalty", ok);
+    const double frequency = args.get_double("--frequency-penalty", ok);
     const long long threads = args.get_int("--threads", ok);
     const long long prefill_chunk = args.get_int("--prefill-chunk", ok);
+    const long long parallel = args.get_int("--parallel", ok);
+    const long long n_samples = args.get_int("--n-samples", ok);
     long long ctx_size = args.has("--ctx-size") ? args.get_int("--ctx-size", ok) : 0;
     uint64_t seed = 0;
     if (args.has("--seed")) {
@@ -168,115 +253,214 @@ int run_generate(int argc, char** argv) {
         seed = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
     }
     if (!ok) return 2;
-    if (n_predict < -1) return usage("-n must be -1 or more");
-    if (n_predict == -1 || n_predict > INT32_MAX) n_predict = INT32_MAX;
+    if (n_predict < -1 || n_predict == 0) return usage("-n must be -1 or at least 1");
+    if (n_predict > INT32_MAX) n_predict = -1;
     if (!(temp >= 0)) return usage("--temp must be 0 or more");
     if (!(top_p >= 0 && top_p <= 1) || !(min_p >= 0 && min_p <= 1))
         return usage("--top-p and --min-p must be in [0, 1]");
     if (top_k < 0 || top_k > INT32_MAX) return usage("--top-k must be 0 or more");
+    if (!(repeat_penalty > 0)) return usage("--repeat-penalty must be positive");
+    if (!std::isfinite(presence) || !std::isfinite(frequency)) return usage("penalties must be numbers");
     if (threads < 0 || threads > 1024) return usage("--threads must be between 0 and 1024");
     if (prefill_chunk < 1 || prefill_chunk > 65536) return usage("--prefill-chunk must be between 1 and 65536");
+    if (parallel < 1 || parallel > kMaxParallel) return usage("--parallel must be between 1 and 1024");
+    if (n_samples < 1 || n_samples > kMaxParallel) return usage("--n-samples must be between 1 and 1024");
     if (args.has("--ctx-size") && (ctx_size < 1 || ctx_size > kMaxCtxSize))
         return usage("--ctx-size must be between 1 and " + std::to_string(kMaxCtxSize));
     const auto kv_type = ggml_type_from_name(args.get("--kv-type").c_str());
     if (!kv_type || (*kv_type != GgmlType::F16 && *kv_type != GgmlType::F32 && *kv_type != GgmlType::Q8_0))
         return usage("--kv-type must be f16, f32 or q8_0");
+    int64_t kv_memory = 0;
+    if (args.has("--kv-memory") && !parse_size(args.get("--kv-memory"), kv_memory))
+        return usage("--kv-memory expects a size such as 512M or 2G");
+    std::vector<std::pair<TokenId, float>> logit_bias;
+    if (args.has("--logit-bias") && !parse_logit_bias(args.get("--logit-bias"), logit_bias))
+        return usage("--logit-bias expects ID:BIAS pairs separated by commas");
+    std::vector<TokenId> stop_ids;
+    if (args.has("--stop-ids") && !parse_ids(args.get("--stop-ids"), stop_ids))
+        return usage("--stop-ids expects space-separated token ids");
+    const std::vector<std::string> stops = all_values(storage, "--stop", value_options);
+    std::vector<std::string> prompt_texts = all_values(storage, "--prompt", value_options);
 
-    std::vector<TokenId> prompt;
+    std::vector<std::vector<TokenId>> prompts;
     if (args.has("--prompt-ids")) {
-        if (!parse_ids(args.get("--prompt-ids"), prompt))
+        prompts.emplace_back();
+        if (!parse_ids(args.get("--prompt-ids"), prompts.back()))
             return usage("--prompt-ids expects space-separated token ids");
     }
 
     // Device, then model.
     auto device = create_backend(args.get("--device"), static_cast<int>(threads));
     if (!device) return fail(device.status());
-    Backend& backend = *device->backend;
-    std::fprintf(stderr, "pagoda: device %s (%s)\n", backend.name().c_str(), device->reason.c_str());
+    std::fprintf(stderr, "pagoda: device %s (%s)\n", device->backend->name().c_str(), device->reason.c_str());
 
-    const auto load_start = std::chrono::steady_clock::now();
-    auto loaded = Model::load(args.get("--model"), backend);
+    const auto load_start = Clock::now();
+    auto loaded = Model::load(args.get("--model"), *device->backend);
     if (!loaded) return fail(loaded.status());
-    Model& model = *loaded.value();
-    const ModelConfig& cfg = model.config();
-    const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+    const ModelConfig cfg = loaded.value()->config();
+    const double load_s = std::chrono::duration<double>(Clock::now() - load_start).count();
     std::fprintf(stderr, "pagoda: loaded %s (%s, %d layers, embedding %d, vocab %d) in %.2f s\n",
                  args.get("--model").c_str(), cfg.arch_name.c_str(), cfg.n_layers, cfg.n_embd, cfg.n_vocab, load_s);
 
-    const Tokenizer* tok = model.tokenizer();
+    const Tokenizer* tok = loaded.value()->tokenizer();
     const bool print_ids = args.has("--ids");
-    if (!tok && (args.has("--prompt") || !print_ids))
-        return fail(Status::error(model.tokenizer_status().code(), "tokenizer: " + model.tokenizer_status().message() +
-                                                                       " (--prompt-ids with --ids works without one)"));
-    if (args.has("--prompt")) prompt = tok->encode(args.get("--prompt"), !args.has("--no-bos"), true);
-    if (prompt.empty()) return fail(invalid_argument("the prompt has no tokens"));
+    if (!tok && (args.has("--prompt") || !print_ids || !stops.empty()))
+        return fail(Status::error(loaded.value()->tokenizer_status().code(),
+                                  "tokenizer: " + loaded.value()->tokenizer_status().message() +
+                                      " (--prompt-ids with --ids works without one)"));
+    for (const std::string& text : prompt_texts) prompts.push_back(tok->encode(text, !args.has("--no-bos"), true));
+    for (const auto& p : prompts) {
+        if (p.empty()) return fail(invalid_argument("the prompt has no tokens"));
+    }
+    // --parallel N: N copies of each prompt.
+    const size_t n_prompts = prompts.size();
+    for (long long c = 1; c < parallel; ++c) {
+        for (size_t i = 0; i < n_prompts; ++i) prompts.push_back(prompts[i]);
+    }
+    const auto n_requests = static_cast<int32_t>(prompts.size());
+    const int32_t n_sequences = n_requests * static_cast<int32_t>(n_samples);
+    if (n_sequences > 4096) return usage("at most 4096 sequences at once");
 
     if (ctx_size == 0) ctx_size = std::min(cfg.n_ctx_train, kDefaultMaxCtx);
     if (ctx_size > cfg.n_ctx_train)
         std::fprintf(stderr, "pagoda: warning: --ctx-size %lld exceeds the model's context length %d\n", ctx_size,
                      cfg.n_ctx_train);
-    const auto n_blocks = static_cast<int32_t>((ctx_size + kBlockSize - 1) / kBlockSize);
-    Transformer& transformer = model.transformer();
-    if (Status s = transformer.init_kv_cache(transformer.kv_cache_config(n_blocks, *kv_type, kBlockSize)); !s)
-        return fail(s);
-    BlockAllocator blocks(n_blocks);
 
-    SamplerParams sp;
+    EngineConfig ec;
+    ec.max_model_len = static_cast<int32_t>(ctx_size);
+    ec.max_num_seqs = n_sequences;
+    ec.max_num_batched_tokens = static_cast<int32_t>(prefill_chunk);
+    ec.block_size = kBlockSize;
+    ec.kv_type = *kv_type;
+    ec.enable_prefix_caching = !args.has("--no-prefix-cache");
+    ec.seed = seed;
+    if (kv_memory > 0) {
+        ec.kv_memory_bytes = kv_memory;
+    } else {
+        const int64_t blocks = (ctx_size + kBlockSize - 1) / kBlockSize * n_sequences;
+        if (blocks > INT32_MAX) return usage("--ctx-size times the number of sequences is too large; use --kv-memory");
+        ec.kv_blocks = static_cast<int32_t>(blocks);
+    }
+    auto engine_r = Engine::create(std::move(device->backend), std::move(loaded.value()), ec);
+    if (!engine_r) return fail(engine_r.status());
+    Engine& engine = *engine_r.value();
+
+    SamplingParams sp;
     sp.temperature = static_cast<float>(temp);
     sp.top_k = static_cast<int32_t>(top_k);
     sp.top_p = static_cast<float>(top_p);
     sp.min_p = static_cast<float>(min_p);
-    sp.seed = seed;
-    Sampler sampler(sp);
+    sp.repetition_penalty = static_cast<float>(repeat_penalty);
+    sp.presence_penalty = static_cast<float>(presence);
+    sp.frequency_penalty = static_cast<float>(frequency);
+    sp.logit_bias = logit_bias;
+    sp.max_tokens = static_cast<int32_t>(n_predict);
+    sp.stop = stops;
+    sp.stop_token_ids = stop_ids;
+    sp.ignore_eos = args.has("--ignore-eos");
+    sp.n = static_cast<int32_t>(n_samples);
     if (temp > 0) std::fprintf(stderr, "pagoda: seed %llu\n", static_cast<unsigned long long>(seed));
 
-    RunOptions options;
-    options.max_new_tokens = static_cast<int32_t>(n_predict);
-    options.prefill_chunk = static_cast<int32_t>(prefill_chunk);
-    const auto eos_meta = model.gguf().get_int("tokenizer.ggml.eos_token_id");
-    options.is_end_of_generation = [tok, eos_meta](TokenId t) {
-        return tok ? tok->is_eog(t) : (eos_meta && t == *eos_meta);
-    };
-
-    Utf8Stream text_out(stdout);
-    Status logits_status;
-    bool first_id = true;
-    RunCallbacks callbacks;
-    if (args.has("--logits-out")) {
-        const std::string path = args.get("--logits-out");
-        callbacks.on_prompt_logits = [&, path](std::span<const float> logits) {
-            logits_status = write_logits(path, logits);
-        };
-    }
-    callbacks.on_token = [&](TokenId t) {
-        if (!logits_status) return false;  // --logits-out failed: stop before printing anything
-        if (print_ids) {
-            std::fprintf(stdout, first_id ? "%d" : " %d", t);
-            std::fflush(stdout);
-            first_id = false;
-        } else {
-            text_out.push(tok->token_to_piece(t));
+    const auto start = Clock::now();
+    const bool streaming = n_requests == 1 && n_samples == 1;
+    if (streaming) {
+        Request r;
+        r.prompt = prompts[0];
+        r.sampling = sp;
+        r.sampling.seed = seed;
+        r.return_prompt_logits = args.has("--logits-out");
+        auto sink = std::make_shared<QueueSink>();
+        auto id = engine.submit(r, sink);
+        if (!id) return fail(id.status());
+        Status logits_status;
+        bool logits_done = !args.has("--logits-out");
+        bool first_id = true;
+        std::vector<RequestDelta> deltas;
+        while (sink->next(deltas)) {
+            for (const RequestDelta& d : deltas) {
+                if (!logits_done && !d.prompt_logits.empty()) {
+                    logits_done = true;
+                    logits_status = write_logits(args.get("--logits-out"), d.prompt_logits);
+                    if (!logits_status) engine.cancel(*id);  // stop before printing anything
+                }
+                if (!logits_status) continue;
+                for (const SampleDelta& s : d.samples) {
+                    if (print_ids) {
+                        for (TokenId t : s.token_ids) {
+                            std::fprintf(stdout, first_id ? "%d" : " %d", t);
+                            first_id = false;
+                        }
+                    } else {
+                        std::fwrite(s.text.data(), 1, s.text.size(), stdout);
+                    }
+                }
+                std::fflush(stdout);
+            }
         }
-        return true;
-    };
-
-    SequenceRunner runner(transformer, blocks);
-    auto stats = runner.run(prompt, sampler, options, callbacks);
-    text_out.finish();
-    if (print_ids && (stats.is_ok() || !first_id)) {
-        std::fputc('\n', stdout);
-        std::fflush(stdout);
+        const RequestFinish f = *sink->finish();
+        if (print_ids && (f.reason != FinishReason::error || !first_id)) {
+            std::fputc('\n', stdout);
+            std::fflush(stdout);
+        }
+        if (!logits_status) return fail(logits_status);
+        if (f.reason == FinishReason::error) return fail(internal_error(f.message));
+        const int32_t n_gen = f.usage.completion_tokens;
+        const double prefill_s = f.time_to_first_token_s;
+        const double decode_s = std::max(f.total_time_s - prefill_s, 0.0);
+        auto rate = [](double n, double s) { return s > 0 ? n / s : 0.0; };
+        std::fprintf(stderr,
+                     "\npagoda: prompt %d tokens in %.3f s (%.1f tok/s); generated %d tokens in %.3f s (%.1f tok/s); "
+                     "stop: %s%s%s\n",
+                     f.usage.prompt_tokens, prefill_s, rate(f.usage.prompt_tokens, prefill_s), n_gen, decode_s,
+                     rate(std::max(n_gen - 1, 0), decode_s), finish_reason_name(f.reason),
+                     f.message.empty() ? "" : ": ", f.message.c_str());
+        return 0;
     }
-    if (!stats) return fail(stats.status());
-    if (!logits_status) return fail(logits_status);
 
-    const RunStats& st = stats.value();
-    auto rate = [](int32_t n, double s) { return s > 0 ? n / s : 0.0; };
+    // Several sequences at once.
+    std::vector<std::shared_ptr<CollectingSink>> sinks;
+    for (int32_t i = 0; i < n_requests; ++i) {
+        Request r;
+        r.prompt = prompts[static_cast<size_t>(i)];
+        r.sampling = sp;
+        r.sampling.seed = derive_seed(seed, i);
+        r.return_prompt_logits = i == 0 && args.has("--logits-out");
+        sinks.push_back(std::make_shared<CollectingSink>());
+        auto id = engine.submit(r, sinks.back());
+        if (!id) return fail(id.status());
+    }
+    for (auto& s : sinks) s->wait();
+    const double total_s = std::chrono::duration<double>(Clock::now() - start).count();
+    if (args.has("--logits-out")) {
+        if (Status s = write_logits(args.get("--logits-out"), sinks[0]->prompt_logits()); !s) return fail(s);
+    }
+    int64_t generated = 0;
+    int64_t prompt_tokens = 0;
+    for (int32_t i = 0; i < n_requests; ++i) {
+        const auto f = *sinks[static_cast<size_t>(i)]->finish();
+        if (f.reason == FinishReason::error) return fail(internal_error(f.message));
+        generated += f.usage.completion_tokens;
+        prompt_tokens += f.usage.prompt_tokens;
+        const auto samples = sinks[static_cast<size_t>(i)]->samples();
+        for (size_t k = 0; k < samples.size(); ++k) {
+            const auto& s = samples[k];
+            if (print_ids) {
+                for (size_t j = 0; j < s.token_ids.size(); ++j) std::fprintf(stdout, j ? " %d" : "%d", s.token_ids[j]);
+                std::fputc('\n', stdout);
+            } else {
+                std::fprintf(stdout, "### %d.%zu (%s)\n%s\n", i, k,
+                             s.finish_reason ? finish_reason_name(*s.finish_reason) : "?", s.text.c_str());
+            }
+        }
+    }
+    std::fflush(stdout);
+    const EngineStats st = engine.stats();
     std::fprintf(stderr,
-                 "\npagoda: prompt %d tokens in %.3f s (%.1f tok/s); generated %d tokens in %.3f s (%.1f tok/s); "
-                 "stop: %s\n",
-                 st.n_prompt, st.prefill_seconds, rate(st.n_prompt, st.prefill_seconds), st.n_generated,
-                 st.decode_seconds, rate(st.n_generated, st.decode_seconds), finish_reason_name(st.finish));
+                 "\npagoda: %d sequences; prompt %lld tokens (%lld from the prefix cache); generated %lld tokens in "
+                 "%.3f s (%.1f tok/s aggregate); %lld preemptions\n",
+                 n_sequences, static_cast<long long>(prompt_tokens), static_cast<long long>(st.prefix_cache_hits),
+                 static_cast<long long>(generated), total_s, total_s > 0 ? generated / total_s : 0.0,
+                 static_cast<long long>(st.preemptions));
     return 0;
 }
 

@@ -24,6 +24,16 @@ using nlohmann::ordered_json;
 constexpr size_t kMaxInputBytes = 64u << 20;
 
 Result<std::string> read_file(const std::string& path) {
+    if (path == "-") {  // stdin
+        std::string data;
+        char buf[65536];
+        size_t n = 0;
+        while ((n = std::fread(buf, 1, sizeof(buf), stdin)) > 0) {
+            data.append(buf, n);
+            if (data.size() > kMaxInputBytes) return invalid_argument("stdin: more than 64 MiB");
+        }
+        return data;
+    }
     std::ifstream in(path, std::ios::binary | std::ios::ate);
     if (!in) return io_error(path + ": cannot open");
     const std::streamoff size = in.tellg();
@@ -63,13 +73,16 @@ int fail_with(const Status& s) {
 }  // namespace
 
 int run_template(int argc, char** argv) {
-    Args args("pagoda template (--model PATH | --tokenizer-config FILE | --template FILE) --messages FILE.json [options]",
-              "Render a conversation with a model's chat template and print the prompt.");
+    Args args(
+        "pagoda template (--model PATH | --tokenizer-config FILE | --template FILE) --messages FILE.json [options]",
+        "Render a conversation with a model's chat template and print the prompt.");
     args.option("--model", "PATH", "GGUF model whose tokenizer.chat_template (and BOS/EOS) to use");
     args.option("--tokenizer-config", "FILE", "tokenizer_config.json with chat_template, bos_token, eos_token");
     args.option("--template", "FILE", "Jinja template file (overrides the model's template)");
     args.option("--template-name", "NAME", "a named template (tokenizer.chat_template.NAME, e.g. tool_use)");
-    args.option("--messages", "FILE", "JSON list of messages, or an object with \"messages\" (and \"tools\")");
+    args.option("--messages", "FILE",
+                "JSON list of messages, or a request object with \"messages\" (\"tools\", "
+                "\"chat_template_kwargs\"); - reads stdin");
     args.option("--tools", "FILE", "JSON list of tool definitions");
     args.flag("--no-generation-prompt", "do not end with the assistant's turn header");
     args.option("--var", "KEY=VALUE", "extra template variable (repeatable), e.g. enable_thinking=false");
@@ -123,8 +136,9 @@ int run_template(int argc, char** argv) {
         auto text = read_file(args.get("--tokenizer-config"));
         if (!text) return fail_with(text.status());
         auto ct = ChatTemplate::from_tokenizer_config(text.value(), name);
-        if (!ct) return fail_with(Status::error(ct.status().code(), args.get("--tokenizer-config") + ": " +
-                                                                         ct.status().message()));
+        if (!ct)
+            return fail_with(
+                Status::error(ct.status().code(), args.get("--tokenizer-config") + ": " + ct.status().message()));
         tpl = std::make_unique<ChatTemplate>(std::move(ct).value());
     }
     std::optional<std::string> bos = tpl ? tpl->bos_token() : std::nullopt;
@@ -135,7 +149,8 @@ int run_template(int argc, char** argv) {
         auto text = read_file(args.get("--template"));
         if (!text) return fail_with(text.status());
         auto ct = ChatTemplate::create(text.value(), bos, eos);
-        if (!ct) return fail_with(Status::error(ct.status().code(), args.get("--template") + ": " + ct.status().message()));
+        if (!ct)
+            return fail_with(Status::error(ct.status().code(), args.get("--template") + ": " + ct.status().message()));
         tpl = std::make_unique<ChatTemplate>(std::move(ct).value());
     } else if (args.has("--bos") || args.has("--eos")) {
         auto ct = ChatTemplate::create(tpl->source(), bos, eos);

@@ -173,14 +173,12 @@ struct Batch {
             logit_rows.push_back(static_cast<int32_t>(tokens.size()) - 1);
             for (int32_t b = 0; b < blocks_per_seq; ++b) block_tables.push_back(seq * blocks_per_seq + b);
         }
-        return StepInputs{tokens, positions, slots, query_start, context_lens, block_tables, blocks_per_seq,
-                          logit_rows};
+        return StepInputs{tokens,       positions,    slots,          query_start,
+                          context_lens, block_tables, blocks_per_seq, logit_rows};
     }
 };
 
-TokenId argmax(const float* v, int64_t n) {
-    return static_cast<TokenId>(std::max_element(v, v + n) - v);
-}
+TokenId argmax(const float* v, int64_t n) { return static_cast<TokenId>(std::max_element(v, v + n) - v); }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -193,12 +191,18 @@ int run(int argc, char** argv) {
     std::string json_path;
     for (int i = 1; i < argc; ++i) {
         auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : ""; };
-        if (!std::strcmp(argv[i], "--type")) type_name = next();
-        else if (!std::strcmp(argv[i], "--batch")) batch = std::atoi(next());
-        else if (!std::strcmp(argv[i], "--ctx")) ctx = std::atoi(next());
-        else if (!std::strcmp(argv[i], "--tokens")) n_decode = std::atoi(next());
-        else if (!std::strcmp(argv[i], "--layers")) shape.n_layers = std::atoi(next());
-        else if (!std::strcmp(argv[i], "--json")) json_path = next();
+        if (!std::strcmp(argv[i], "--type"))
+            type_name = next();
+        else if (!std::strcmp(argv[i], "--batch"))
+            batch = std::atoi(next());
+        else if (!std::strcmp(argv[i], "--ctx"))
+            ctx = std::atoi(next());
+        else if (!std::strcmp(argv[i], "--tokens"))
+            n_decode = std::atoi(next());
+        else if (!std::strcmp(argv[i], "--layers"))
+            shape.n_layers = std::atoi(next());
+        else if (!std::strcmp(argv[i], "--json"))
+            json_path = next();
         else {
             std::fprintf(stderr,
                          "usage: pagoda-gpu-bench [--type q4_0|f16|q8_0|q4_k|q6_k] [--batch N] [--ctx N] "
@@ -228,6 +232,7 @@ int run(int argc, char** argv) {
         std::printf("FAIL bench: bandwidth: %s\n", bw.status().to_string().c_str());
         return 1;
     }
+    const double bandwidth = bw.value();
     auto t0 = std::chrono::steady_clock::now();
     auto weights = make_weights(b, shape, *type);
     if (!weights.is_ok()) {
@@ -290,13 +295,14 @@ int run(int argc, char** argv) {
     const double kv_bytes = 2.0 * shape.n_layers * shape.kv_dim() * 2.0 * mean_ctx * batch;
     const double embd_bytes = static_cast<double>(tensor_bytes(weights->embd)) / shape.vocab * batch;
     const double bytes_per_step = static_cast<double>(weights->matmul_bytes) + kv_bytes + embd_bytes;
-    const double roofline_step_ms = bytes_per_step / (*bw * 1e9) * 1e3;
+    const double roofline_step_ms = bytes_per_step / (bandwidth * 1e9) * 1e3;
     const double roofline_tok_s = batch * 1e3 / roofline_step_ms;
-    std::printf("RESULT %s batch %d ctx %d: decode %.1f tok/s (%.2f ms/step); bytes/step %.2f GB (weights %.2f, "
-                "KV %.3f); copy bandwidth %.0f GB/s (read+write); roofline %.1f tok/s (%.2f ms/step); "
-                "%.0f%% of roofline\n",
-                type_name.c_str(), batch, ctx, tok_s, step_ms, bytes_per_step / 1e9, weights->matmul_bytes / 1e9,
-                kv_bytes / 1e9, *bw, roofline_tok_s, roofline_step_ms, 100.0 * roofline_step_ms / step_ms);
+    std::printf(
+        "RESULT %s batch %d ctx %d: decode %.1f tok/s (%.2f ms/step); bytes/step %.2f GB (weights %.2f, "
+        "KV %.3f); copy bandwidth %.0f GB/s (read+write); roofline %.1f tok/s (%.2f ms/step); "
+        "%.0f%% of roofline\n",
+        type_name.c_str(), batch, ctx, tok_s, step_ms, bytes_per_step / 1e9, weights->matmul_bytes / 1e9,
+        kv_bytes / 1e9, bandwidth, roofline_tok_s, roofline_step_ms, 100.0 * roofline_step_ms / step_ms);
     if (!json_path.empty()) {
         if (FILE* f = std::fopen(json_path.c_str(), "a")) {
             std::fprintf(f,
@@ -304,7 +310,7 @@ int run(int argc, char** argv) {
                          "\"step_ms\":%.3f,\"prefill_tok_s\":%.1f,\"bytes_per_step\":%.0f,\"copy_bw_gbs\":%.1f,"
                          "\"roofline_tok_s\":%.2f,\"roofline_fraction\":%.4f}\n",
                          b.name().c_str(), type_name.c_str(), batch, ctx, tok_s, step_ms, ctx / prefill_s,
-                         bytes_per_step, *bw, roofline_tok_s, roofline_step_ms / step_ms);
+                         bytes_per_step, bandwidth, roofline_tok_s, roofline_step_ms / step_ms);
             std::fclose(f);
         }
     }

@@ -118,8 +118,8 @@ Status EngineCore::check_request(const Request& r) const {
     }
     if (!p.stop.empty() && !model_.tokenizer())
         return invalid_argument("stop strings need the model's tokenizer, which did not load");
-    const AdmissionResult a = scheduler_->check_admission(static_cast<int32_t>(r.prompt.size()), p.n);
-    if (a.admission == Admission::impossible) return invalid_argument(a.reason);
+    const std::string impossible = scheduler_->why_impossible(static_cast<int32_t>(r.prompt.size()), p.n);
+    if (!impossible.empty()) return invalid_argument(impossible);
     return Status::ok();
 }
 
@@ -178,6 +178,7 @@ void EngineCore::finish_seq(SeqState& st, FinishReason reason) {
     d.text += st.text.flush();
     d.finish_reason = reason;
     st.done = true;
+    req.usage.cached_prompt_tokens = std::max(req.usage.cached_prompt_tokens, seq.n_cached_prompt_tokens);
     // Before the fork one sequence stands for all n samples.
     const int32_t first = seq.sample_index;
     const int32_t last = seq.fork_count > 1 ? seq.fork_count - 1 + first : first;
@@ -338,7 +339,6 @@ void EngineCore::deliver() {
     const auto now = Clock::now();
     std::vector<RequestState*> touched;
     touched.swap(touched_);
-    std::vector<RequestId> failed_sinks;
     for (RequestState* req : touched) {
         req->has_pending = false;
         if (!req->sink) continue;
@@ -348,8 +348,14 @@ void EngineCore::deliver() {
             req->sink_failed = true;
         }
     }
+    std::vector<RequestId> finished;
     for (RequestState* req : touched) {
-        if (req->sink_failed && !req->live.empty()) fail_request(*req, FinishReason::cancelled, "the sink threw");
+        if (req->sink_failed && !req->live.empty()) {
+            // A sink that throws gets nothing more but its on_finish.
+            fail_request(*req, FinishReason::cancelled, "the request's sink threw an exception");
+            req->has_pending = false;
+            std::erase(touched_, req);
+        }
         const bool done = std::all_of(req->reasons.begin(), req->reasons.end(), [](const auto& r) { return r; });
         if (!done || req->finished) continue;
         req->finished = true;
@@ -360,15 +366,11 @@ void EngineCore::deliver() {
         for (FinishReason r : f.sample_reasons) {
             if (r == FinishReason::error || r == FinishReason::cancelled) f.reason = r;
         }
-        if (f.reason == FinishReason::error || f.reason == FinishReason::cancelled || f.reason == FinishReason::length)
-            f.message = req->message;
+        if (f.reason != FinishReason::stop) f.message = req->message;
         f.usage = req->usage;
-        // The prompt's cached tokens as the scheduler saw them at first admission.
-        f.usage.cached_prompt_tokens = 0;
         f.total_time_s = std::chrono::duration<double>(now - req->submitted).count();
         if (req->first_token)
             f.time_to_first_token_s = std::chrono::duration<double>(*req->first_token - req->submitted).count();
-        f.usage.cached_prompt_tokens = req->usage.cached_prompt_tokens;
         if (req->sink) {
             try {
                 req->sink->on_finish(f);
@@ -376,11 +378,11 @@ void EngineCore::deliver() {
             }
         }
         ++requests_finished_;
-        failed_sinks.push_back(req->id);
+        finished.push_back(req->id);
     }
     for (SeqId id : dead_seqs_) seqs_.erase(id);
     dead_seqs_.clear();
-    for (RequestId id : failed_sinks) requests_.erase(id);
+    for (RequestId id : finished) requests_.erase(id);
 }
 
 void EngineCore::rates(double& prompt_tps, double& generated_tps) const {

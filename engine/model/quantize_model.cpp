@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -318,8 +320,10 @@ TensorTypeChoice choose_tensor_type(QuantTarget target, std::string_view name, s
     return {type, true};
 }
 
-Result<QuantizeStats> quantize_model(const std::string& in_path, const std::string& out_path,
-                                     const QuantizeOptions& options) {
+namespace {
+
+Result<QuantizeStats> quantize_model_impl(const std::string& in_path, const std::string& out_path,
+                                          const QuantizeOptions& options) {
     std::error_code ec;
     if (std::filesystem::exists(out_path, ec) && std::filesystem::equivalent(in_path, out_path, ec)) {
         return invalid_argument("output " + out_path + " is the input file; write to a new path");
@@ -387,6 +391,20 @@ Result<QuantizeStats> quantize_model(const std::string& in_path, const std::stri
     }
     PAGODA_RETURN_IF_ERROR(writer.write(out_path));
     return stats;
+}
+
+}  // namespace
+
+Result<QuantizeStats> quantize_model(const std::string& in_path, const std::string& out_path,
+                                     const QuantizeOptions& options) {
+    // Allocation and thread creation are the only things here that can throw.
+    try {
+        return quantize_model_impl(in_path, out_path, options);
+    } catch (const std::bad_alloc&) {
+        return out_of_memory("quantizing " + in_path + ": out of memory");
+    } catch (const std::exception& e) {
+        return internal_error("quantizing " + in_path + ": " + e.what());
+    }
 }
 
 }  // namespace pagoda

@@ -44,18 +44,13 @@ TokenId TokenSampler::sample(std::span<const float> logits, const SamplingParams
     candidates_.clear();
     float max_logit = -INFINITY;
     for (size_t i = 0; i < logits.size(); ++i) {
-        if (logits[i] > -INFINITY && logits[i] < INFINITY) {
+        if (logits[i] == INFINITY) return static_cast<TokenId>(i);  // certain (a bias of +inf forces a token)
+        if (logits[i] > -INFINITY) {
             candidates_.emplace_back(logits[i], static_cast<TokenId>(i));
             max_logit = std::max(max_logit, logits[i]);
         }
     }
-    if (candidates_.empty()) {
-        // Only +inf (or nothing usable): the first +inf wins, else token 0.
-        for (size_t i = 0; i < logits.size(); ++i) {
-            if (logits[i] == INFINITY) return static_cast<TokenId>(i);
-        }
-        return 0;
-    }
+    if (candidates_.empty()) return 0;
 
     // top_k: the k best, sorted.
     bool sorted = false;

@@ -14,30 +14,29 @@ bool schedules_before(const Sequence& a, const Sequence& b) {
 
 Scheduler::Scheduler(const SchedulerConfig& config, KvCacheManager& kv) : config_(config), kv_(kv) {}
 
+std::string Scheduler::why_impossible(int32_t prompt_len, int32_t n) const {
+    if (prompt_len <= 0) return "the prompt has no tokens";
+    if (prompt_len >= config_.max_model_len)
+        return "the prompt has " + std::to_string(prompt_len) + " tokens but the context holds " +
+               std::to_string(config_.max_model_len) + " (prompt and generated tokens together)";
+    if (n < 1 || n > config_.max_num_seqs)
+        return "n = " + std::to_string(n) + " samples; the engine runs 1 to " + std::to_string(config_.max_num_seqs) +
+               " sequences at once";
+    const int64_t capacity = int64_t{kv_.pool().n_blocks()} * kv_.block_size();
+    if (int64_t{prompt_len} + 1 > capacity)
+        return "the prompt has " + std::to_string(prompt_len) + " tokens but the KV cache holds " +
+               std::to_string(capacity) + " (raise the KV memory)";
+    return {};
+}
+
 AdmissionResult Scheduler::check_admission(int32_t prompt_len, int32_t n) const {
     AdmissionResult r;
-    r.admission = Admission::impossible;
-    if (prompt_len <= 0) {
-        r.reason = "the prompt has no tokens";
-        return r;
-    }
-    if (prompt_len >= config_.max_model_len) {
-        r.reason = "the prompt has " + std::to_string(prompt_len) + " tokens but the context holds " +
-                   std::to_string(config_.max_model_len) + " (prompt and generated tokens together)";
-        return r;
-    }
-    if (n < 1 || n > config_.max_num_seqs) {
-        r.reason = "n = " + std::to_string(n) + " samples; the engine runs 1 to " +
-                   std::to_string(config_.max_num_seqs) + " sequences at once";
+    r.reason = why_impossible(prompt_len, n);
+    if (!r.reason.empty()) {
+        r.admission = Admission::impossible;
         return r;
     }
     const int32_t bs = kv_.block_size();
-    const int64_t capacity = int64_t{kv_.pool().n_blocks()} * bs;
-    if (int64_t{prompt_len} + 1 > capacity) {
-        r.reason = "the prompt has " + std::to_string(prompt_len) + " tokens but the KV cache holds " +
-                   std::to_string(capacity) + " (raise the KV memory)";
-        return r;
-    }
     const int32_t blocks = (prompt_len + bs) / bs;
     const bool seats = n_running() + n <= config_.max_num_seqs;
     r.admission = waiting_.empty() && seats && blocks <= kv_.pool().n_free() ? Admission::ok : Admission::later;

@@ -66,8 +66,11 @@ public:
 
     const SchedulerConfig& config() const { return config_; }
 
-    // Whether a request with this prompt length and n samples can run.
+    // Whether a request with this prompt length and n samples can run now, later or never.
     AdmissionResult check_admission(int32_t prompt_len, int32_t n) const;
+    // Just the "never" part, from the configuration and the pool size only (so another
+    // thread may call it while the scheduler runs). Empty when the request can run.
+    std::string why_impossible(int32_t prompt_len, int32_t n) const;
 
     // Queues a new sequence (status waiting, n_computed 0).
     void add(Sequence* seq);

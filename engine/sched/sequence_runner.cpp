@@ -7,12 +7,12 @@
 
 namespace pagoda {
 
-const char* finish_reason_name(FinishReason reason) {
+const char* finish_reason_name(RunFinish reason) {
     switch (reason) {
-        case FinishReason::eos: return "eos";
-        case FinishReason::length: return "length";
-        case FinishReason::context_full: return "context_full";
-        case FinishReason::stopped: return "stopped";
+        case RunFinish::eos: return "eos";
+        case RunFinish::length: return "length";
+        case RunFinish::context_full: return "context_full";
+        case RunFinish::stopped: return "stopped";
     }
     return "?";
 }
@@ -116,17 +116,17 @@ Result<RunStats> SequenceRunner::run(std::span<const TokenId> prompt, Sampler& s
     while (stats.n_generated < options.max_new_tokens) {
         const TokenId token = sampler.sample(logits);
         if (options.is_end_of_generation && options.is_end_of_generation(token)) {
-            stats.finish = FinishReason::eos;
+            stats.finish = RunFinish::eos;
             break;
         }
         ++stats.n_generated;
         if (callbacks.on_token && !callbacks.on_token(token)) {
-            stats.finish = FinishReason::stopped;
+            stats.finish = RunFinish::stopped;
             break;
         }
         if (stats.n_generated >= options.max_new_tokens) break;  // finish stays `length`
         if (!seq.reserve(int64_t{pos} + 1)) {
-            stats.finish = FinishReason::context_full;
+            stats.finish = RunFinish::context_full;
             break;
         }
         PAGODA_RETURN_IF_ERROR(step(pos, std::span<const TokenId>(&token, 1), true));

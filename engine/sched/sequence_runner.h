@@ -16,13 +16,13 @@
 
 namespace pagoda {
 
-enum class FinishReason {
+enum class RunFinish {
     eos,           // the model produced an end-of-generation token (not reported to on_token)
     length,        // max_new_tokens reached
     context_full,  // no KV block left for the next token
     stopped,       // on_token returned false
 };
-const char* finish_reason_name(FinishReason reason);
+const char* finish_reason_name(RunFinish reason);
 
 struct RunOptions {
     int32_t max_new_tokens = 128;
@@ -42,7 +42,7 @@ struct RunStats {
     int32_t n_generated = 0;     // tokens passed to on_token
     double prefill_seconds = 0;  // prompt forward steps
     double decode_seconds = 0;   // later forward steps and sampling
-    FinishReason finish = FinishReason::length;
+    RunFinish finish = RunFinish::length;
 };
 
 class SequenceRunner {

@@ -115,7 +115,8 @@ Result<ChatTemplate> ChatTemplate::from_tokenizer_config(std::string_view json_t
     auto eos = config_token(config, "eos_token");
     auto it = config.find("chat_template");
     if (it == config.end() || it->is_null()) {
-        if (!name.empty()) return not_found("tokenizer_config.json: no chat template named '" + std::string(name) + "'");
+        if (!name.empty())
+            return not_found("tokenizer_config.json: no chat template named '" + std::string(name) + "'");
         return chatml(std::move(bos), std::move(eos));
     }
     std::string source;
@@ -128,9 +129,12 @@ Result<ChatTemplate> ChatTemplate::from_tokenizer_config(std::string_view json_t
         const std::string wanted = name.empty() ? "default" : std::string(name);
         bool found = false;
         for (const auto& entry : *it) {
-            if (entry.is_object() && entry.value("name", "") == wanted && entry.contains("template") &&
-                entry["template"].is_string()) {
-                source = entry["template"].get<std::string>();
+            if (!entry.is_object()) continue;
+            auto n = entry.find("name");
+            auto t = entry.find("template");
+            if (n != entry.end() && n->is_string() && n->get<std::string>() == wanted && t != entry.end() &&
+                t->is_string()) {
+                source = t->get<std::string>();
                 found = true;
                 break;
             }
@@ -157,8 +161,7 @@ void ChatTemplate::probe_content_parts() {
     content_parts_ = true;  // render the probe without flattening
     auto a = render(plain);
     auto b = render(parts);
-    content_parts_ = a.is_ok() && b.is_ok() && a.value() == b.value() &&
-                     a.value().find(kProbe) != std::string::npos;
+    content_parts_ = a.is_ok() && b.is_ok() && a.value() == b.value() && a.value().find(kProbe) != std::string::npos;
 }
 
 Result<std::string> ChatTemplate::render(const ChatTemplateInputs& inputs, const jinja::RenderOptions& options) const {

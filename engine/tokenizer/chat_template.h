@@ -9,6 +9,9 @@
 // ([{"type": "text", "text": ...}, {"type": "image", ...}]). Templates that handle parts
 // get them as they are; for the others the text parts are joined with "\n" (and other
 // parts are an error), which is what llama.cpp does.
+//
+// render() is const and thread-safe; object keys keep their order (ordered_json), which
+// matters for tools rendered with tojson.
 #pragma once
 
 #include <optional>

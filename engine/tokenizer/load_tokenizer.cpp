@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 
 #include "model/gguf_file.h"
@@ -128,24 +129,47 @@ Status read_token_types(const GgufFile& gguf, VocabData& data) {
     return Status::ok();
 }
 
-// Tokens that end a turn are treated as control tokens even when the file marks them
-// normal (llama.cpp's end-of-generation detection by text does the same).
-void mark_end_of_turn_tokens(VocabData& data) {
-    static constexpr std::array<std::string_view, 12> kTexts = {
-        "<|eot_id|>",    "<|im_end|>", "<|end|>",  "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
-        "<|eom_id|>",    "<EOT>",      "_<EOT>",   "<end_of_utterance>",
-        "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",  // DeepSeek
-        "<|return|>",
+// llama.cpp recognizes some tokens by their text, whatever type the file gives them:
+// end-of-generation and fill-in-the-middle tokens become control tokens (so they are
+// parsed as special and hidden in output), a few gpt-oss tokens become user-defined.
+void apply_llama_cpp_token_overrides(VocabData& data) {
+    static constexpr std::string_view kControl[] = {
+        // end of generation / end of turn
+        "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+        "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+        "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "[e~[",
+        "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
+        // fill in the middle
+        "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>", "<PRE>",
+        "\xE2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>", "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>",
+        "<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>", "<SUF>", "\xE2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>",
+        "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>", "<MID>",
+        "\xE2\x96\x81<MID>", "<|code_middle|>", "<|middle|>", "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]",
+        "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>",
     };
+    static constexpr std::string_view kUserDefined[] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"};
     if (data.types.empty()) data.types.assign(data.tokens.size(), TokenType::normal);
-    for (size_t i = 0; i < data.tokens.size(); ++i) {
-        for (std::string_view t : kTexts) {
-            if (data.tokens[i] == t && data.types[i] != TokenType::control) {
-                data.types[i] = TokenType::control;
-                break;
-            }
+    auto find_text = [&](std::string_view text) -> long {
+        for (size_t i = 0; i < data.tokens.size(); ++i) {
+            if (data.tokens[i] == text) return static_cast<long>(i);
         }
+        return -1;
+    };
+    std::unordered_set<std::string_view> control(std::begin(kControl), std::end(kControl));
+    std::unordered_set<std::string_view> user(std::begin(kUserDefined), std::end(kUserDefined));
+    for (size_t i = 0; i < data.tokens.size(); ++i) {
+        if (control.count(data.tokens[i]) != 0) data.types[i] = TokenType::control;
+        if (user.count(data.tokens[i]) != 0) data.types[i] = TokenType::user_defined;
     }
+    // o200k_harmony / solar-open: "<|end|>" is not an end-of-generation token there.
+    const long end = find_text("<|end|>");
+    if (end >= 0 && ((find_text("<|return|>") >= 0 && find_text("<|call|>") >= 0) ||
+                     (find_text("<|calls|>") >= 0 && find_text("<|flush|>") >= 0))) {
+        data.types[static_cast<size_t>(end)] = TokenType::user_defined;
+    }
+    // Gemma 4: "</s>" stays a normal token.
+    const long s_end = find_text("</s>");
+    if (s_end >= 0 && find_text("<|tool_response>") >= 0) data.types[static_cast<size_t>(s_end)] = TokenType::normal;
 }
 
 Result<VocabData> read_common(const GgufFile& gguf, std::string model) {
@@ -199,7 +223,7 @@ Result<std::unique_ptr<Tokenizer>> load_spm(const GgufFile& gguf) {
     data.add_space_prefix = true;
     PAGODA_RETURN_IF_ERROR(read_optional_bool(gguf, "tokenizer.ggml.add_space_prefix", data.add_space_prefix));
     PAGODA_RETURN_IF_ERROR(read_specials(gguf, data));
-    mark_end_of_turn_tokens(data);
+    apply_llama_cpp_token_overrides(data);
 
     Result<Vocab> vocab = Vocab::create(std::move(data));
     if (!vocab) return invalid_format(gguf.path() + ": " + vocab.status().message());
@@ -253,7 +277,7 @@ Result<std::unique_ptr<Tokenizer>> load_bpe(const GgufFile& gguf) {
     data.special.add_eos = false;
     data.add_space_prefix = false;
     PAGODA_RETURN_IF_ERROR(read_specials(gguf, data));
-    mark_end_of_turn_tokens(data);
+    apply_llama_cpp_token_overrides(data);
 
     std::vector<std::pair<std::string, TokenId>> model_tokens;
     model_tokens.reserve(data.tokens.size());

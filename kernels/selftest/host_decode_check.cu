@@ -66,8 +66,8 @@ void check_type(std::vector<std::string>& failures) {
             for (int i = 0; i < 8; ++i) {
                 if (std::fabs(out[i] - ref[first + i]) > 1e-6f * maxabs) {
                     if (bad_values++ == 0) {
-                        first_bad = "dequant8 row " + std::to_string(r) + " value " + std::to_string(first + i) +
-                                    ": " + std::to_string(out[i]) + " vs " + std::to_string(ref[first + i]);
+                        first_bad = "dequant8 row " + std::to_string(r) + " value " + std::to_string(first + i) + ": " +
+                                    std::to_string(out[i]) + " vs " + std::to_string(ref[first + i]);
                     }
                 }
             }
@@ -84,7 +84,8 @@ void check_type(std::vector<std::string>& failures) {
                     lo = dp4a_host(d.q[i], xq[i], lo);
                     hi = dp4a_host(d.q[i + 4], xq[i + 4], hi);
                 }
-                const double got = a.d * (d.dw0 * static_cast<double>(lo) + d.dw1 * static_cast<double>(hi)) + d.mw * a.s;
+                const double got =
+                    a.d * (d.dw0 * static_cast<double>(lo) + d.dw1 * static_cast<double>(hi)) + d.mw * a.s;
                 double want = 0.0, mag = 0.0;
                 for (int i = 0; i < 32; ++i) {
                     const double term = static_cast<double>(ref[32 * u + i]) * a.d * a.qs[i];

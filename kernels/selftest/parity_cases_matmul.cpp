@@ -14,9 +14,13 @@ namespace {
 // f16 for the cuBLAS path): two different ~0.4% activation roundings.
 double threshold_for(GgmlType type) {
     switch (type) {
-        case GgmlType::F32: return 1e-9;
-        case GgmlType::F16: case GgmlType::BF16: return 1e-7;
-        default: return 5e-4;
+        case GgmlType::F32:
+            return 1e-9;
+        case GgmlType::F16:
+        case GgmlType::BF16:
+            return 1e-7;
+        default:
+            return 5e-4;
     }
 }
 
@@ -34,7 +38,7 @@ void add_matmul_cases(std::vector<ParityCase>& cases) {
     for (GgmlType type : types) {
         const int64_t block = ggml_type_info(type).block_size;
         std::vector<Shape> shapes = {{333, 1024}, {64, 2304}};
-        if (block == 1) shapes.push_back({77, 100});   // widths no quantized type allows
+        if (block == 1) shapes.push_back({77, 100});     // widths no quantized type allows
         if (block == 32) shapes.push_back({130, 4128});  // 129 blocks of 32
         for (const Shape& sh : shapes) {
             for (int32_t n : {1, 3, 8, 9, 17, 64}) {

@@ -36,7 +36,8 @@ void add_embed_cases(std::vector<ParityCase>& cases) {
             const int64_t dim = block == 1 ? 333 : (block == 32 ? 96 : 512);
             const int32_t vocab = 300;
             ParityCase c;
-            c.name = std::string("Embed_") + ggml_type_name(type) + "_n" + std::to_string(n) + "_d" + std::to_string(dim);
+            c.name =
+                std::string("Embed_") + ggml_type_name(type) + "_n" + std::to_string(n) + "_d" + std::to_string(dim);
             c.quick = n == 17;
             c.run = [type, n, dim, vocab](Backends& b) {
                 const std::vector<uint8_t> table = random_weight(type, vocab, dim, 11 + n, 1.0f);
@@ -117,8 +118,8 @@ void add_row_op_cases(std::vector<ParityCase>& cases) {
                     if (!tx.is_ok() || !ty.is_ok() || !tb.is_ok() || !to.is_ok()) {
                         return out_of_memory("allocation failed");
                     }
-                    be.add(*tx, *ty);        // x = x + y
-                    be.add_bias(*tx, *tb);   // x += bias
+                    be.add(*tx, *ty);            // x = x + y
+                    be.add_bias(*tx, *tb);       // x += bias
                     be.silu_mul(*tx, *ty, *to);  // out = silu(x) * y
                     be.silu_mul(*ty, *ty, *ty);  // in place: y = silu(y) * y
                     PAGODA_RETURN_IF_ERROR(be.end_step());
@@ -172,7 +173,9 @@ void add_rope_cases(std::vector<ParityCase>& cases) {
                 // 0: plain; 1: llama3 freq_factors; 2: linear freq_scale 0.25 and partial rotation.
                 ParityCase c;
                 c.name = std::string("Rope_") + (neox ? "neox" : "normal") + "_hd" + std::to_string(head_dim) +
-                         (variant == 0 ? "" : variant == 1 ? "_freqfactors" : "_scaled_partial");
+                         (variant == 0   ? ""
+                          : variant == 1 ? "_freqfactors"
+                                         : "_scaled_partial");
                 c.quick = head_dim == 64;
                 c.run = [neox, head_dim, variant](Backends& b) {
                     // Positions up to ~4000: three sequences, one with a long history.

@@ -17,18 +17,9 @@
 
 #include "backend/backend.h"
 #include "cuda_backend.h"
+#include "parity_util.h"
 
 namespace pagoda::gpu_parity {
-
-struct CaseResult {
-    enum class Outcome { pass, fail, skip };
-    Outcome outcome = Outcome::fail;
-    std::string detail;  // "nmse 3.1e-09 <= 1e-07", or what went wrong
-
-    static CaseResult pass(std::string d) { return {Outcome::pass, std::move(d)}; }
-    static CaseResult fail(std::string d) { return {Outcome::fail, std::move(d)}; }
-    static CaseResult skip(std::string d) { return {Outcome::skip, std::move(d)}; }
-};
 
 struct Backends {
     Backend& cpu;
@@ -42,7 +33,7 @@ struct Backends {
 };
 
 struct ParityCase {
-    std::string name;  // letters, digits and '_' only (a gtest name)
+    std::string name;    // letters, digits and '_' only (a gtest name)
     bool quick = false;  // in the reduced set (compute-sanitizer runs)
     std::function<CaseResult(Backends&)> run;
 };
@@ -73,14 +64,6 @@ private:
 
 // ---- helpers the case files share ---------------------------------------------------
 
-// Deterministic N(0, stddev^2) samples (splitmix64 + Box-Muller): same values everywhere.
-std::vector<float> random_normal(size_t n, uint64_t seed, float stddev = 1.0f);
-// A [rows, cols] weight encoded in `type` (quantize_row of random normals).
-std::vector<uint8_t> random_weight(GgmlType type, int64_t rows, int64_t cols, uint64_t seed, float stddev = 0.05f);
-
-// Compares a GPU result with the CPU reference.
-CaseResult compare(std::span<const float> gpu, std::span<const float> cpu, double threshold);
-
 // An op sequence run on one backend, leaving its outputs (concatenated) in `out`.
 using OpRun = std::function<Status(Backend& b, std::vector<float>& out)>;
 // Runs `op` on both backends and compares.
@@ -89,41 +72,6 @@ CaseResult compare_runs(Backends& b, const OpRun& op, double threshold);
 // Upload helpers that turn failures into Status.
 Result<Tensor> upload(Backend& b, const std::vector<float>& values, int64_t rows, int64_t cols);
 Result<std::vector<float>> download(Backend& b, const Tensor& t);
-
-// One step's batch: sequences with `cached` tokens already in the KV cache and `n_new`
-// tokens in this step. Each sequence gets its blocks from a seeded shuffle of the pool,
-// so block tables are non-contiguous and out of order.
-struct SeqSpec {
-    int32_t cached = 0;
-    int32_t n_new = 1;
-};
-
-class StepBuilder {
-public:
-    StepBuilder(std::vector<SeqSpec> seqs, int32_t block_size, int32_t n_blocks, int32_t vocab, uint64_t seed);
-    StepInputs inputs() const;
-    // The step that wrote the cached tokens: the same sequences and block tables with
-    // n_new = cached (sequences without history are left out).
-    StepBuilder history() const;
-    int32_t n_tokens() const { return static_cast<int32_t>(tokens_.size()); }
-    bool empty() const { return tokens_.empty(); }
-
-private:
-    StepBuilder() = default;
-    void fill(const std::vector<SeqSpec>& seqs, int32_t vocab, uint64_t seed);
-
-    std::vector<SeqSpec> seqs_;
-    int32_t block_size_ = 16;
-    int32_t max_blocks_ = 0;
-    std::vector<std::vector<int32_t>> tables_;  // per sequence
-    std::vector<TokenId> tokens_;
-    std::vector<int32_t> positions_;
-    std::vector<int64_t> slots_;
-    std::vector<int32_t> query_start_;
-    std::vector<int32_t> context_lens_;
-    std::vector<int32_t> block_tables_;
-    std::vector<int32_t> logit_rows_;
-};
 
 // Case lists of each family (parity_cases_*.cpp).
 void add_op_cases(std::vector<ParityCase>& cases);

@@ -115,7 +115,7 @@ TEST_F(Stories260K, GreedyContinuationMatchesKnownText) {
     Generation g = generate(*l.model, prompt, 512, kTokens, greedy());
     ASSERT_EQ(static_cast<int32_t>(g.tokens.size()), kTokens)
         << "stopped early: " << finish_reason_name(g.stats.finish);
-    EXPECT_EQ(g.stats.finish, FinishReason::length);
+    EXPECT_EQ(g.stats.finish, RunFinish::length);
     EXPECT_EQ(g.stats.n_prompt, 5);
     EXPECT_EQ(g.stats.n_generated, kTokens);
 
@@ -175,7 +175,7 @@ TEST_F(Stories260K, StopsWhenTheContextIsFull) {
     // 2 blocks = 32 KV slots: 5 prompt tokens, then 27 decode steps fill it; the token
     // sampled from the last step is still reported.
     Generation g = generate(*l.model, kPromptIds, 512, 1000, greedy(), 32);
-    EXPECT_EQ(g.stats.finish, FinishReason::context_full);
+    EXPECT_EQ(g.stats.finish, RunFinish::context_full);
     EXPECT_EQ(g.stats.n_generated, 32 - 5 + 1);
 
     // And the tokens are the same as with room to spare.

@@ -42,9 +42,9 @@ struct AttentionJob {
     float scale = 1.0f;
     GgmlType kv_type = GgmlType::F16;
     GgmlType q_type = GgmlType::F16;  // vec_dot_type(kv_type)
-    VecDotFn k_dot = nullptr;  // Q8_0 cache: the quant library's dot of a K row with a Q8_0 query
-    bool float_dot = false;    // F32/F16 cache: K widened to fp32, dotted with the query's fp32 values
-    size_t q_head_bytes = 0;   // one encoded query head
+    VecDotFn k_dot = nullptr;         // Q8_0 cache: the quant library's dot of a K row with a Q8_0 query
+    bool float_dot = false;           // F32/F16 cache: K widened to fp32, dotted with the query's fp32 values
+    size_t q_head_bytes = 0;          // one encoded query head
     int64_t block_size = 0;
     const float* q = nullptr;  // [n_tokens, n_heads * head_dim]
     float* out = nullptr;      // [n_tokens, n_heads * head_dim]
@@ -54,44 +54,60 @@ struct AttentionJob {
 
 // Per-thread scratch carved out of one buffer.
 struct ThreadScratch {
-    uint8_t* q_enc;   // [group, q_head_bytes]
-    float* scores;    // [group, kChunk]
-    float* k_row;     // [head_dim]
-    float* v_row;     // [head_dim]
-    float* partial;   // [group, 2 + head_dim]: max, sum, acc
-    float* running;   // [group, 2 + head_dim]
+    uint8_t* q_enc;  // [group, q_head_bytes]
+    float* scores;   // [group, kChunk]
+    int64_t* slots;  // [kChunk] KV slot of each position of the chunk
+    float* k_row;    // [head_dim]
+    float* v_row;    // [4, head_dim]
+    float* partial;  // [group, 2 + head_dim]: max, sum, acc
+    float* running;  // [group, 2 + head_dim]
 };
 
 size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
 size_t scratch_bytes(const AttentionJob& job) {
+    const size_t row = align_up(static_cast<size_t>(job.head_dim) * sizeof(float));
     return align_up(static_cast<size_t>(job.group) * job.q_head_bytes) +
-           align_up(static_cast<size_t>(job.group) * kChunk * sizeof(float)) +
-           2 * align_up(static_cast<size_t>(job.head_dim) * sizeof(float)) +
-           2 * align_up(job.partial_floats() * sizeof(float));
+           align_up(static_cast<size_t>(job.group) * kChunk * sizeof(float)) + align_up(kChunk * sizeof(int64_t)) +
+           5 * row + 2 * align_up(job.partial_floats() * sizeof(float));
 }
 
 ThreadScratch carve(const AttentionJob& job, AlignedBuffer& buffer) {
+    const size_t row = align_up(static_cast<size_t>(job.head_dim) * sizeof(float));
     uint8_t* p = buffer.as<uint8_t>();
     ThreadScratch s;
     s.q_enc = p;
     p += align_up(static_cast<size_t>(job.group) * job.q_head_bytes);
     s.scores = reinterpret_cast<float*>(p);
     p += align_up(static_cast<size_t>(job.group) * kChunk * sizeof(float));
+    s.slots = reinterpret_cast<int64_t*>(p);
+    p += align_up(kChunk * sizeof(int64_t));
     s.k_row = reinterpret_cast<float*>(p);
-    p += align_up(static_cast<size_t>(job.head_dim) * sizeof(float));
+    p += row;
     s.v_row = reinterpret_cast<float*>(p);
-    p += align_up(static_cast<size_t>(job.head_dim) * sizeof(float));
+    p += 4 * row;
     s.partial = reinterpret_cast<float*>(p);
     p += align_up(job.partial_floats() * sizeof(float));
     s.running = reinterpret_cast<float*>(p);
     return s;
 }
 
+// A cache row as fp32: in place for F32, else widened into `buffer`.
+inline const float* kv_row_f32(GgmlType type, const uint8_t* raw, float* buffer, int32_t n) {
+    if (type == GgmlType::F32) return reinterpret_cast<const float*>(raw);
+    if (type == GgmlType::F16) {
+        f16_row_to_f32(reinterpret_cast<const uint16_t*>(raw), buffer, n);
+    } else {
+        kv_decode_row(type, raw, buffer, n);
+    }
+    return buffer;
+}
+
 // Encodes the group's query heads of token t for the QK dot: as Q8_0 for a Q8_0 cache;
 // for an F16 cache rounded to fp16 (as llama.cpp's F16 dot sees it) and kept as fp32.
 void encode_query(const AttentionJob& job, int64_t token, int32_t kv_head, uint8_t* q_enc) {
-    const float* q = job.q + token * job.n_heads * job.head_dim + static_cast<int64_t>(kv_head) * job.group * job.head_dim;
+    const float* q =
+        job.q + token * job.n_heads * job.head_dim + static_cast<int64_t>(kv_head) * job.group * job.head_dim;
     for (int32_t h = 0; h < job.group; ++h) {
         const float* src = q + static_cast<int64_t>(h) * job.head_dim;
         uint8_t* dst = q_enc + h * job.q_head_bytes;
@@ -119,31 +135,32 @@ void encode_query(const AttentionJob& job, int64_t token, int32_t kv_head, uint8
     const int64_t n = p1 - p0;
     const size_t head_offset = static_cast<size_t>(kv_head) * job.kv->head_bytes();
 
-    // Scores.  [G, n]. Positions are walked block by block: a block's slots are contiguous.
+    // The chunk's KV slots, walked block by block (a block's slots are contiguous).
     for (int64_t pos = p0; pos < p1;) {
         const int64_t offset = pos % job.block_size;
         const int64_t run = std::min(job.block_size - offset, p1 - pos);
         const int64_t first_slot = static_cast<int64_t>(block_table[pos / job.block_size]) * job.block_size + offset;
-        for (int64_t r = 0; r < run; ++r) {
-            const int64_t j = pos - p0 + r;
-            const uint8_t* k = job.kv->k_slot(job.layer, first_slot + r) + head_offset;
-            if (job.float_dot) {
-                const float* kf = reinterpret_cast<const float*>(k);
-                if (job.kv_type != GgmlType::F32) {
-                    kv_decode_row(job.kv_type, k, s.k_row, D);
-                    kf = s.k_row;
-                }
-                for (int32_t h = 0; h < G; ++h) {
-                    const float* qh = reinterpret_cast<const float*>(s.q_enc + h * job.q_head_bytes);
-                    s.scores[h * kChunk + j] = dot_f32(qh, kf, D) * job.scale;
-                }
-            } else {
-                for (int32_t h = 0; h < G; ++h) {
-                    s.scores[h * kChunk + j] = job.k_dot(D, k, s.q_enc + h * job.q_head_bytes) * job.scale;
-                }
+        for (int64_t r = 0; r < run; ++r) s.slots[pos - p0 + r] = first_slot + r;
+        pos += run;
+    }
+    // Scores.  [G, n]
+    auto q_of = [&](int32_t h) { return reinterpret_cast<const float*>(s.q_enc + h * job.q_head_bytes); };
+    for (int64_t j = 0; j < n; ++j) {
+        const uint8_t* k = job.kv->k_slot(job.layer, s.slots[j]) + head_offset;
+        if (job.float_dot) {
+            const float* kf = kv_row_f32(job.kv_type, k, s.k_row, D);
+            int32_t h = 0;
+            for (; h + 4 <= G; h += 4) {  // the K row is loaded once for four heads
+                float r4[4];
+                dot4_f32(kf, q_of(h), q_of(h + 1), q_of(h + 2), q_of(h + 3), D, r4);
+                for (int32_t i = 0; i < 4; ++i) s.scores[(h + i) * kChunk + j] = r4[i] * job.scale;
+            }
+            for (; h < G; ++h) s.scores[h * kChunk + j] = dot_f32(kf, q_of(h), D) * job.scale;
+        } else {
+            for (int32_t h = 0; h < G; ++h) {
+                s.scores[h * kChunk + j] = job.k_dot(D, k, s.q_enc + h * job.q_head_bytes) * job.scale;
             }
         }
-        pos += run;
     }
     // Softmax numerators, in place.
     for (int32_t h = 0; h < G; ++h) {
@@ -158,27 +175,35 @@ void encode_query(const AttentionJob& job, int64_t token, int32_t kv_head, uint8
         ph[1] = sum;
         std::fill(ph + 2, ph + 2 + D, 0.0f);
     }
-    // Weighted sum of V.
-    for (int64_t pos = p0; pos < p1;) {
-        const int64_t offset = pos % job.block_size;
-        const int64_t run = std::min(job.block_size - offset, p1 - pos);
-        const int64_t first_slot = static_cast<int64_t>(block_table[pos / job.block_size]) * job.block_size + offset;
-        for (int64_t r = 0; r < run; ++r) {
-            const int64_t j = pos - p0 + r;
-            const uint8_t* v_raw = job.kv->v_slot(job.layer, first_slot + r) + head_offset;
-            const float* v = s.v_row;
-            if (job.kv_type == GgmlType::F32) {
-                v = reinterpret_cast<const float*>(v_raw);
-            } else {
-                kv_decode_row(job.kv_type, v_raw, s.v_row, D);
-            }
-            for (int32_t h = 0; h < G; ++h) {
-                const float p = s.scores[h * kChunk + j];
-                float* acc = partial + static_cast<size_t>(h) * (D + 2) + 2;
-                for (int32_t d = 0; d < D; ++d) acc[d] += p * v[d];
+    // Weighted sum of V, four positions at a time so each accumulator is loaded and
+    // stored once per four rows (the adds still go in position order).
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const float* v[4];
+        for (int i = 0; i < 4; ++i) {
+            v[i] = kv_row_f32(job.kv_type, job.kv->v_slot(job.layer, s.slots[j + i]) + head_offset,
+                              s.v_row + static_cast<size_t>(i) * D, D);
+        }
+        for (int32_t h = 0; h < G; ++h) {
+            const float* p = s.scores + h * kChunk + j;
+            float* acc = partial + static_cast<size_t>(h) * (D + 2) + 2;
+            for (int32_t d = 0; d < D; ++d) {
+                float a = acc[d];
+                a += p[0] * v[0][d];
+                a += p[1] * v[1][d];
+                a += p[2] * v[2][d];
+                a += p[3] * v[3][d];
+                acc[d] = a;
             }
         }
-        pos += run;
+    }
+    for (; j < n; ++j) {
+        const float* v = kv_row_f32(job.kv_type, job.kv->v_slot(job.layer, s.slots[j]) + head_offset, s.v_row, D);
+        for (int32_t h = 0; h < G; ++h) {
+            const float p = s.scores[h * kChunk + j];
+            float* acc = partial + static_cast<size_t>(h) * (D + 2) + 2;
+            for (int32_t d = 0; d < D; ++d) acc[d] += p * v[d];
+        }
     }
 }
 
@@ -278,10 +303,12 @@ void CpuBackend::attention(int32_t layer, const Tensor& q, Tensor& out, const At
     bool split = false;
     if (pool_.size() > 1 && n_items < 2 * static_cast<int64_t>(pool_.size())) {
         chunk_offset.resize(static_cast<size_t>(n_items) + 1, 0);
-        for (int64_t it = 0; it < n_items; ++it) chunk_offset[it + 1] = chunk_offset[it] + chunks_of(item_positions(it));
+        for (int64_t it = 0; it < n_items; ++it)
+            chunk_offset[it + 1] = chunk_offset[it] + chunks_of(item_positions(it));
         const int64_t total_chunks = chunk_offset.back();
         const size_t partial_bytes = static_cast<size_t>(total_chunks) * job.partial_floats() * sizeof(float);
-        split = total_chunks > n_items && partial_bytes <= kMaxPartialBytes && attention_partials_.reserve(partial_bytes);
+        split =
+            total_chunks > n_items && partial_bytes <= kMaxPartialBytes && attention_partials_.reserve(partial_bytes);
     }
 
     if (!split) {

@@ -10,9 +10,7 @@
 
 namespace pagoda {
 
-std::unique_ptr<Backend> create_cpu_backend(int n_threads) {
-    return std::make_unique<cpu::CpuBackend>(n_threads);
-}
+std::unique_ptr<Backend> create_cpu_backend(int n_threads) { return std::make_unique<cpu::CpuBackend>(n_threads); }
 
 namespace cpu {
 namespace {
@@ -58,7 +56,8 @@ std::string CpuBackend::name() const {
 
 Result<Tensor> CpuBackend::load_weight(GgmlType type, int64_t rows, int64_t cols, const void* host_data) {
     const auto info = ggml_type_info(static_cast<uint32_t>(type));
-    if (!info) return invalid_argument("load_weight: unknown tensor type " + std::to_string(static_cast<uint32_t>(type)));
+    if (!info)
+        return invalid_argument("load_weight: unknown tensor type " + std::to_string(static_cast<uint32_t>(type)));
     if (!info->runnable) return unsupported(std::string("load_weight: type ") + info->name + " is not supported");
     if (rows <= 0 || cols <= 0) {
         return invalid_argument("load_weight: bad shape [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
@@ -79,13 +78,16 @@ Result<Tensor> CpuBackend::load_weight(GgmlType type, int64_t rows, int64_t cols
 
 Result<Tensor> CpuBackend::alloc_activations(int64_t rows, int64_t cols) {
     if (rows < 0 || cols < 0) {
-        return invalid_argument("alloc_activations: bad shape [" + std::to_string(rows) + ", " +
-                                std::to_string(cols) + "]");
+        return invalid_argument("alloc_activations: bad shape [" + std::to_string(rows) + ", " + std::to_string(cols) +
+                                "]");
     }
     uint64_t bytes = 0;
     if (__builtin_mul_overflow(static_cast<uint64_t>(rows), static_cast<uint64_t>(cols), &bytes) ||
         __builtin_mul_overflow(bytes, uint64_t{sizeof(float)}, &bytes) || bytes > SIZE_MAX / 2) {
         return out_of_memory("alloc_activations: size overflows");
+    }
+    if (bytes > host_memory_bytes()) {
+        return out_of_memory("alloc_activations: " + std::to_string(bytes >> 20) + " MiB is more than this machine has");
     }
     void* p = arena_.allocate(static_cast<size_t>(bytes));
     if (!p) return out_of_memory("alloc_activations: cannot allocate " + std::to_string(bytes >> 20) + " MiB");
@@ -94,7 +96,11 @@ Result<Tensor> CpuBackend::alloc_activations(int64_t rows, int64_t cols) {
 
 void CpuBackend::reset_scratch() { arena_.reset(); }
 
-Status CpuBackend::init_kv_cache(const KvCacheConfig& config) { return kv_.init(config); }
+Status CpuBackend::init_kv_cache(const KvCacheConfig& config) {
+    // The current step's slots and blocks were checked against the old pools.
+    step_.valid = false;
+    return kv_.init(config);
+}
 
 Status CpuBackend::read(const Tensor& src, float* dst) {
     if (src.type != GgmlType::F32) return invalid_argument("read: tensor is " + shape(src) + ", expected f32");
@@ -137,9 +143,9 @@ Status CpuBackend::validate_step(const StepInputs& in) const {
     }
     if (in.max_blocks_per_seq < 0) return invalid_argument("begin_step: negative max_blocks_per_seq");
     if (static_cast<int64_t>(in.block_tables.size()) != n_seqs * in.max_blocks_per_seq) {
-        return invalid_argument("begin_step: block_tables has " + std::to_string(in.block_tables.size()) +
-                                " entries, expected n_seqs * max_blocks_per_seq = " +
-                                std::to_string(n_seqs * in.max_blocks_per_seq));
+        return invalid_argument(
+            "begin_step: block_tables has " + std::to_string(in.block_tables.size()) +
+            " entries, expected n_seqs * max_blocks_per_seq = " + std::to_string(n_seqs * in.max_blocks_per_seq));
     }
     for (int64_t s = 0; s < n_seqs; ++s) {
         if (in.query_start[s + 1] < in.query_start[s]) {
@@ -279,8 +285,8 @@ bool CpuBackend::check_kv(const char* op, int32_t layer) {
 const float* CpuBackend::as_f32_vector(const char* op, const char* what, const Tensor& t, int64_t n,
                                        std::vector<float>& storage) {
     const auto info = ggml_type_info(static_cast<uint32_t>(t.type));
-    const bool ok = info && info->runnable && t.data != nullptr && t.rows >= 0 && t.cols >= 0 &&
-                    t.n_elements() == n && n % info->block_size == 0;
+    const bool ok = info && info->runnable && t.data != nullptr && t.rows >= 0 && t.cols >= 0 && t.n_elements() == n &&
+                    n % info->block_size == 0;
     if (!ok) {
         fail(invalid_argument(std::string(op) + ": " + what + " is " + shape(t) + ", expected " + std::to_string(n) +
                               " values"));

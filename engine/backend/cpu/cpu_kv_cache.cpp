@@ -5,29 +5,15 @@
 #include <new>
 #include <string>
 
-#if defined(__linux__)
-#include <unistd.h>
-#endif
 #if defined(__F16C__)
 #include <immintrin.h>
 #endif
 
+#include "backend/cpu/scratch_arena.h"
 #include "model/ggml_type.h"
 #include "model/quant/quant.h"
 
 namespace pagoda::cpu {
-namespace {
-
-uint64_t physical_memory_bytes() {
-#if defined(__linux__)
-    const long pages = sysconf(_SC_PHYS_PAGES);
-    const long page_size = sysconf(_SC_PAGESIZE);
-    if (pages > 0 && page_size > 0) return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size);
-#endif
-    return UINT64_MAX;
-}
-
-}  // namespace
 
 void KvCache::FreeDeleter::operator()(uint8_t* p) const { std::free(p); }
 
@@ -60,9 +46,9 @@ Status KvCache::init(const KvCacheConfig& c) {
         __builtin_mul_overflow(pool_bytes, 2ull * static_cast<uint64_t>(c.n_layers), &total_bytes)) {
         return out_of_memory("KV cache: size overflows");
     }
-    if (total_bytes > physical_memory_bytes() || pool_bytes > SIZE_MAX / 2) {
+    if (total_bytes > host_memory_bytes() || pool_bytes > SIZE_MAX / 2) {
         return out_of_memory("KV cache: " + std::to_string(total_bytes >> 20) + " MiB is more than this machine's " +
-                             std::to_string(physical_memory_bytes() >> 20) + " MiB of memory");
+                             std::to_string(host_memory_bytes() >> 20) + " MiB of memory");
     }
 
     try {

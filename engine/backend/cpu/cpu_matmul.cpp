@@ -62,9 +62,9 @@ void CpuBackend::matmul(const Tensor& w, const Tensor& x, Tensor& out) {
         return;
     }
     if (!check_f32("matmul", "x", x, -1, w.cols) || !check_f32("matmul", "out", out, x.rows, w.rows)) return;
-    const int64_t n = x.rows;     // tokens
-    const int64_t m = w.rows;     // output features
-    const int64_t k = w.cols;     // input features
+    const int64_t n = x.rows;  // tokens
+    const int64_t m = w.rows;  // output features
+    const int64_t k = w.cols;  // input features
     if (n == 0) return;
     if (overlaps(x.data, static_cast<size_t>(n * k) * sizeof(float), out.data,
                  static_cast<size_t>(n * m) * sizeof(float))) {
@@ -78,8 +78,8 @@ void CpuBackend::matmul(const Tensor& w, const Tensor& x, Tensor& out) {
     const VecDotFn dot = float_kernel ? nullptr : get_vec_dot(w.type);
     const auto act_row_bytes_opt = ggml_row_bytes(act_type, k);
     if ((!float_kernel && !dot) || !act_row_bytes_opt) {
-        fail(unsupported(std::string("matmul: cannot multiply ") + info->name + " weights with " +
-                         std::to_string(k) + " columns"));
+        fail(unsupported(std::string("matmul: cannot multiply ") + info->name + " weights with " + std::to_string(k) +
+                         " columns"));
         return;
     }
     const size_t act_row_bytes = static_cast<size_t>(*act_row_bytes_opt);
@@ -118,14 +118,16 @@ void CpuBackend::matmul(const Tensor& w, const Tensor& x, Tensor& out) {
     }
 
     // 2. Tiles of [row_tile weight rows] x [tok_tile tokens].
+    // The fp32 kernels take tokens four at a time, so their tiles hold at least four.
+    const int64_t min_tok_tile = std::min<int64_t>(n, float_kernel ? 4 : 1);
     const int64_t tok_tile =
-        std::clamp<int64_t>(static_cast<int64_t>(kActTileBytes / std::max<size_t>(act_row_bytes, 1)), 1,
+        std::clamp<int64_t>(static_cast<int64_t>(kActTileBytes / std::max<size_t>(act_row_bytes, 1)), min_tok_tile,
                             std::min<int64_t>(n, kMaxTokTile));
     const int64_t n_tok_tiles = (n + tok_tile - 1) / tok_tile;
     const int64_t wanted_tasks = 8 * static_cast<int64_t>(pool_.size());
     const int64_t wanted_row_tiles = std::max<int64_t>(1, (wanted_tasks + n_tok_tiles - 1) / n_tok_tiles);
-    const int64_t row_tile = std::clamp<int64_t>((m + wanted_row_tiles - 1) / wanted_row_tiles, kMinRowTile,
-                                                 kMaxRowTile);
+    const int64_t row_tile =
+        std::clamp<int64_t>((m + wanted_row_tiles - 1) / wanted_row_tiles, kMinRowTile, kMaxRowTile);
     const int64_t n_row_tiles = (m + row_tile - 1) / row_tile;
 
     const auto* wbase = static_cast<const uint8_t*>(w.data);

@@ -2,7 +2,20 @@
 
 #include <algorithm>
 
+#if defined(__linux__)
+#include <unistd.h>
+#endif
+
 namespace pagoda::cpu {
+
+uint64_t host_memory_bytes() {
+#if defined(__linux__)
+    const long pages = sysconf(_SC_PHYS_PAGES);
+    const long page_size = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page_size > 0) return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size);
+#endif
+    return UINT64_MAX;
+}
 
 AlignedBuffer& AlignedBuffer::operator=(AlignedBuffer&& other) noexcept {
     if (this != &other) {

@@ -11,6 +11,10 @@ namespace pagoda::cpu {
 
 inline constexpr size_t kAlign = 64;
 
+// Physical memory of this machine in bytes (UINT64_MAX when unknown): requests above it
+// are refused up front rather than left to overcommit and the OOM killer.
+uint64_t host_memory_bytes();
+
 // Owns one 64-byte aligned block; reserve() grows it (dropping the contents) and never throws.
 class AlignedBuffer {
 public:
@@ -31,7 +35,9 @@ public:
     std::byte* data() const { return data_; }
     size_t size() const { return size_; }
     template <typename T>
-    T* as() const { return reinterpret_cast<T*>(data_); }
+    T* as() const {
+        return reinterpret_cast<T*>(data_);
+    }
 
 private:
     std::byte* data_ = nullptr;

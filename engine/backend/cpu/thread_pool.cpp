@@ -1,6 +1,8 @@
 #include "backend/cpu/thread_pool.h"
 
+#include <algorithm>
 #include <chrono>
+#include <exception>
 #include <cstdio>
 #include <set>
 #include <string>
@@ -94,9 +96,14 @@ int physical_core_count() {
     return logical > 0 ? logical : 1;
 }
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
-    workers_.reserve(static_cast<size_t>(n_threads_ - 1));
-    for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
+ThreadPool::ThreadPool(int n_threads) : n_threads_(std::clamp(n_threads, 1, kMaxThreads)) {
+    // When the OS refuses a thread, the pool runs with the ones it got.
+    try {
+        workers_.reserve(static_cast<size_t>(n_threads_ - 1));
+        for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
+    } catch (const std::exception&) {
+    }
+    n_threads_ = static_cast<int>(workers_.size()) + 1;
 }
 
 ThreadPool::~ThreadPool() {

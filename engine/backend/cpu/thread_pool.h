@@ -23,7 +23,11 @@ int physical_core_count();
 
 class ThreadPool {
 public:
-    explicit ThreadPool(int n_threads);  // n_threads >= 1, counting the calling thread
+    static constexpr int kMaxThreads = 1024;
+
+    // n_threads counts the calling thread; it is clamped to [1, kMaxThreads], and the pool
+    // makes do with fewer when the OS refuses to start more.
+    explicit ThreadPool(int n_threads);
     ~ThreadPool();
     ThreadPool(const ThreadPool&) = delete;
     ThreadPool& operator=(const ThreadPool&) = delete;

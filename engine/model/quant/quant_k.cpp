@@ -4,13 +4,16 @@
 // (make_qkx2_quants for Q4_K/Q5_K, make_qx_quants for Q6_K), then the sub-block scales
 // themselves quantized to 6 or 8 bits, then every value re-rounded against the stored
 // scales. Expression order matches GGML's so results are bit-identical.
+// clang-format off
+#include "model/quant/quant_no_contract.h"  // first: see the header
+// clang-format on
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "model/quant/quant_blocks.h"
 #include "model/quant/quant_impl.h"
-#include "model/quant/quant_no_contract.h"  // first: see the header
 
 namespace pagoda::quant {
 namespace {

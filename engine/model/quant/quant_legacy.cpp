@@ -1,6 +1,10 @@
 // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1: blocks of 32 values with an fp16 scale (and min).
 // The quantizers reproduce GGML's reference ones (quantize_row_*_ref) operation for
 // operation, so the bytes equal what llama.cpp's quantize tool writes.
+// clang-format off
+#include "model/quant/quant_no_contract.h"  // first: see the header
+// clang-format on
+
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -8,7 +12,6 @@
 
 #include "model/quant/quant_blocks.h"
 #include "model/quant/quant_impl.h"
-#include "model/quant/quant_no_contract.h"  // first: see the header
 
 namespace pagoda::quant {
 namespace {

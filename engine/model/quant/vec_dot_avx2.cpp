@@ -32,8 +32,9 @@ const float* half_table() {
     static const HalfTable table;
     return table.v;
 }
-const float* const kHalfToFloat = half_table();  // also forces the build at load time
-inline float half_to_float(Half h) { return kHalfToFloat[h]; }
+// Each dot fetches the table once (not per block): the guard of the function-local static
+// stays out of the hot loop, and no static-initialization order can see it unbuilt.
+inline float half_to_float(const float* h2f, Half h) { return h2f[h]; }
 
 inline float hsum_ps(__m256 x) {
     __m128 r = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
@@ -103,48 +104,54 @@ inline float sum_blocks(int64_t nb, const WBlock* x, const ABlock* y, BlockDot b
     return hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
-inline __m256 scale_product(Half a, Half b) { return _mm256_set1_ps(half_to_float(a) * half_to_float(b)); }
+inline __m256 scale_product(const float* h2f, Half a, Half b) {
+    return _mm256_set1_ps(half_to_float(h2f, a) * half_to_float(h2f, b));
+}
 
 float dot_q8_0_q8_0(int64_t n, const void* vx, const void* vy) {
+    const float* const h2f = half_table();
     return sum_blocks(n / kQK32, static_cast<const BlockQ8_0*>(vx), static_cast<const BlockQ8_0*>(vy),
-                      [](const BlockQ8_0& x, const BlockQ8_0& y, __m256 acc) {
+                      [h2f](const BlockQ8_0& x, const BlockQ8_0& y, __m256 acc) {
                           const __m256 p = mul_sum_i8_pairs_float(load256(x.qs), load256(y.qs));
-                          return _mm256_fmadd_ps(scale_product(x.d, y.d), p, acc);
+                          return _mm256_fmadd_ps(scale_product(h2f, x.d, y.d), p, acc);
                       });
 }
 
 float dot_q4_0_q8_0(int64_t n, const void* vx, const void* vy) {
+    const float* const h2f = half_table();
     return sum_blocks(n / kQK32, static_cast<const BlockQ4_0*>(vx), static_cast<const BlockQ8_0*>(vy),
-                      [](const BlockQ4_0& x, const BlockQ8_0& y, __m256 acc) {
+                      [h2f](const BlockQ4_0& x, const BlockQ8_0& y, __m256 acc) {
                           const __m256i q = _mm256_sub_epi8(unpack_nibbles_32(x.qs), _mm256_set1_epi8(8));
                           const __m256 p = mul_sum_i8_pairs_float(q, load256(y.qs));
-                          return _mm256_fmadd_ps(scale_product(x.d, y.d), p, acc);
+                          return _mm256_fmadd_ps(scale_product(h2f, x.d, y.d), p, acc);
                       });
 }
 
 float dot_q5_0_q8_0(int64_t n, const void* vx, const void* vy) {
+    const float* const h2f = half_table();
     return sum_blocks(n / kQK32, static_cast<const BlockQ5_0*>(vx), static_cast<const BlockQ8_0*>(vy),
-                      [](const BlockQ5_0& x, const BlockQ8_0& y, __m256 acc) {
+                      [h2f](const BlockQ5_0& x, const BlockQ8_0& y, __m256 acc) {
                           // (q | h<<4) - 16 as int8: q when the fifth bit is set, q | 0xF0 (= q - 16) when not.
                           const __m256i hi =
                               _mm256_andnot_si256(bits_to_bytes_32(x.qh), _mm256_set1_epi8(static_cast<char>(0xF0)));
                           const __m256i q = _mm256_or_si256(unpack_nibbles_32(x.qs), hi);
                           const __m256 p = mul_sum_i8_pairs_float(q, load256(y.qs));
-                          return _mm256_fmadd_ps(scale_product(x.d, y.d), p, acc);
+                          return _mm256_fmadd_ps(scale_product(h2f, x.d, y.d), p, acc);
                       });
 }
 
 // Q4_1 / Q5_1: sum((q*d + m) * y) = d*dy*sum(q*qy) + m*s, s being the activation block's d*sum(qy).
 template <typename WBlock, typename Unpack>
 float dot_with_min_q8_1(int64_t n, const WBlock* x, const BlockQ8_1* y, Unpack unpack) {
+    const float* const h2f = half_table();
     const int64_t nb = n / kQK32;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     float summs0 = 0, summs1 = 0;
     auto step = [&](int64_t i, __m256& acc, float& summs) {
-        summs += half_to_float(x[i].m) * half_to_float(y[i].s);
+        summs += half_to_float(h2f, x[i].m) * half_to_float(h2f, y[i].s);
         // Weights are unsigned (0..15 or 0..31) here, so no sign trick is needed.
         const __m256 p = mul_sum_us8_pairs_float(unpack(x[i]), load256(y[i].qs));
-        acc = _mm256_fmadd_ps(scale_product(x[i].d, y[i].d), p, acc);
+        acc = _mm256_fmadd_ps(scale_product(h2f, x[i].d, y[i].d), p, acc);
     };
     int64_t i = 0;
     for (; i + 1 < nb; i += 2) {
@@ -176,6 +183,7 @@ inline __m256i scale_shuffle(int k) { return _mm256_set1_epi16(static_cast<short
 // sub-blocks, multiplied in int16 and scaled by their 6-bit scale into int32.
 template <bool kFiveBit>
 float dot_qk45_q8_K(int64_t n, const void* vx, const void* vy) {
+    const float* const h2f = half_table();
     using Block = std::conditional_t<kFiveBit, BlockQ5_K, BlockQ4_K>;
     const auto* x = static_cast<const Block*>(vx);
     const auto* y = static_cast<const BlockQ8_K*>(vy);
@@ -184,8 +192,8 @@ float dot_qk45_q8_K(int64_t n, const void* vx, const void* vy) {
     __m256 acc = _mm256_setzero_ps();
     __m128 acc_m = _mm_setzero_ps();
     for (int64_t i = 0; i < n / kQKK; ++i) {
-        const float d = y[i].d * half_to_float(x[i].d);
-        const float dmin = -y[i].d * half_to_float(x[i].dmin);
+        const float d = y[i].d * half_to_float(h2f, x[i].d);
+        const float dmin = -y[i].d * half_to_float(h2f, x[i].dmin);
         uint32_t w[4];
         unpack_scales_mins_k4(x[i].scales, w);
         const auto as_u64 = [](uint32_t lo, uint32_t hi) { return static_cast<long long>(lo | (uint64_t{hi} << 32)); };
@@ -233,13 +241,14 @@ inline __m256i pair_shuffle(int c) {
 // Q6_K: the 6-bit values are used unsigned (0..63) and the -32 offset is taken out once
 // per super-block as 32 * sum_j scale_j * bsum_j.
 float dot_q6_K_q8_K(int64_t n, const void* vx, const void* vy) {
+    const float* const h2f = half_table();
     const auto* x = static_cast<const BlockQ6_K*>(vx);
     const auto* y = static_cast<const BlockQ8_K*>(vy);
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     const __m256i m2 = _mm256_set1_epi8(0x03);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / kQKK; ++i) {
-        const float d = y[i].d * half_to_float(x[i].d);
+        const float d = y[i].d * half_to_float(h2f, x[i].d);
         const int8_t* sc = x[i].scales;
         const uint8_t* ql = x[i].ql;
         const uint8_t* qh = x[i].qh;

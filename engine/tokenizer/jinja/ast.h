@@ -11,14 +11,14 @@ namespace pagoda::jinja {
 
 enum class NodeKind : uint8_t {
     // statements
-    text,         // literal template text
-    output,       // {{ expr }}
+    text,    // literal template text
+    output,  // {{ expr }}
     if_stmt,
     for_stmt,
     set_stmt,
     macro_stmt,
-    call_block,   // {% call(args) macro(...) %}...{% endcall %}
-    filter_block, // {% filter name %}...{% endfilter %}
+    call_block,    // {% call(args) macro(...) %}...{% endcall %}
+    filter_block,  // {% filter name %}...{% endfilter %}
     break_stmt,
     continue_stmt,
     // expressions
@@ -29,17 +29,17 @@ enum class NodeKind : uint8_t {
     tuple_literal,
     dict_literal,
     identifier,
-    member,       // a.b, a[b]
-    slice,        // only as a member's property: a[start:stop:step]
+    member,  // a.b, a[b]
+    slice,   // only as a member's property: a[start:stop:step]
     call,
-    filter,       // x | name(args)
-    test,         // x is [not] name(args)
+    filter,  // x | name(args)
+    test,    // x is [not] name(args)
     unary,
     binary,
-    ternary,      // a if cond else b
-    select,       // a if cond   (undefined when cond is false)
-    keyword_arg,  // name=value inside a call
-    spread,       // *list inside a call
+    ternary,         // a if cond else b
+    select,          // a if cond   (undefined when cond is false)
+    keyword_arg,     // name=value inside a call
+    spread,          // *list inside a call
     keyword_spread,  // **dict inside a call
 };
 
@@ -181,7 +181,24 @@ struct UnaryNode : Node {
 };
 
 enum class BinaryOp : uint8_t {
-    and_, or_, eq, ne, lt, gt, le, ge, in, not_in, add, sub, concat, mul, div, floordiv, mod, pow,
+    and_,
+    or_,
+    eq,
+    ne,
+    lt,
+    gt,
+    le,
+    ge,
+    in,
+    not_in,
+    add,
+    sub,
+    concat,
+    mul,
+    div,
+    floordiv,
+    mod,
+    pow,
 };
 struct BinaryNode : Node {
     BinaryNode(uint32_t off, BinaryOp o, NodePtr l, NodePtr r)
@@ -196,7 +213,8 @@ struct TernaryNode : Node {
 };
 
 struct SelectNode : Node {
-    SelectNode(uint32_t off, NodePtr v, NodePtr t) : Node(NodeKind::select, off), value(std::move(v)), test(std::move(t)) {}
+    SelectNode(uint32_t off, NodePtr v, NodePtr t)
+        : Node(NodeKind::select, off), value(std::move(v)), test(std::move(t)) {}
     NodePtr value, test;
 };
 
@@ -215,5 +233,8 @@ struct SpreadNode : Node {  // spread and keyword_spread
 struct Program {
     NodeList body;
 };
+
+// Sets varargs / kwargs when the subtree reads those names (nested macros excluded).
+void reads_special_names(const Node* n, bool& varargs, bool& kwargs);
 
 }  // namespace pagoda::jinja

@@ -170,7 +170,8 @@ CallArgs Interpreter::eval_args(const NodeList& args, Scope& scope) {
     for (const auto& a : args) {
         if (a->kind == NodeKind::spread) {
             const Value v = eval(*static_cast<const SpreadNode&>(*a).value, scope);
-            if (!v.is_array()) fail(a->offset, std::string("cannot unpack a value of type ") + value_kind_name(v.kind()));
+            if (!v.is_array())
+                fail(a->offset, std::string("cannot unpack a value of type ") + value_kind_name(v.kind()));
             for (const Value& item : v.arr()) out.positional.push_back(item);
         } else if (a->kind != NodeKind::keyword_arg && a->kind != NodeKind::keyword_spread) {
             out.positional.push_back(eval(*a, scope));
@@ -311,8 +312,8 @@ Value Interpreter::eval_unary(const UnaryNode& node, Scope& scope) {
         if (minus && i == std::numeric_limits<int64_t>::min()) integer_overflow();
         return Value::integer(minus ? -i : i);
     }
-    fail(node.offset, std::string("bad operand type for unary ") + (minus ? "-" : "+") + ": " +
-                          value_kind_name(v.kind()));
+    fail(node.offset,
+         std::string("bad operand type for unary ") + (minus ? "-" : "+") + ": " + value_kind_name(v.kind()));
 }
 
 Value Interpreter::eval_binary(const BinaryNode& node, Scope& scope) {
@@ -385,8 +386,8 @@ Value Interpreter::eval_binary(const BinaryNode& node, Scope& scope) {
         }
         return make_string(std::move(out));
     }
-    fail(node.offset, std::string("unsupported operand types for '") + op_spelling(op) + "': " +
-                          value_kind_name(l.kind()) + " and " + value_kind_name(r.kind()));
+    fail(node.offset, std::string("unsupported operand types for '") + op_spelling(op) +
+                          "': " + value_kind_name(l.kind()) + " and " + value_kind_name(r.kind()));
 }
 
 }  // namespace pagoda::jinja

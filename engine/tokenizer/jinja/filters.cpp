@@ -134,7 +134,8 @@ Value indent_filter(Interpreter& in, const Value& v, const CallArgs& args) {
     bool first_line = true;
     while (true) {
         const size_t nl = s.find('\n', start);
-        const std::string_view line = std::string_view(s).substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+        const std::string_view line =
+            std::string_view(s).substr(start, nl == std::string::npos ? std::string::npos : nl - start);
         if (!first_line) out += '\n';
         if ((first || !first_line) && (blank || !line.empty())) out += pad;
         out.append(line);
@@ -212,11 +213,12 @@ Value run_filter(Interpreter& in, std::string_view name, const Value& v, CallArg
             if (!old || !repl || !old->is_string() || !repl->is_string()) fail("replace: arguments must be strings");
             const Value* count = args.get(2, "count");
             if (count && !count->is_int() && !count->is_none()) fail("replace: count must be an integer or none");
-            return in.make_string(str_replace(v.str(), old->str(), repl->str(), count && count->is_int() ? count->as_int() : -1));
+            return in.make_string(
+                str_replace(v.str(), old->str(), repl->str(), count && count->is_int() ? count->as_int() : -1));
         }
         if (Value out; run_list_filter(in, name, v, args, scope, offset, out)) return out;
-        if (v.is_object() && (name == "items" || name == "keys" || name == "values" || name == "dictsort" ||
-                              name == "get")) {
+        if (v.is_object() &&
+            (name == "items" || name == "keys" || name == "values" || name == "dictsort" || name == "get")) {
             return dict_method_call(in, v, std::string(name), args);
         }
         if (name == "items") {

@@ -47,8 +47,7 @@ bool item_passes(Interpreter& in, const CallArgs& args, size_t from, const Value
     const Value& test_name = args.positional[from];
     if (!test_name.is_string()) fail("the test name must be a string");
     CallArgs test_args;
-    test_args.positional.assign(args.positional.begin() + static_cast<std::ptrdiff_t>(from) + 1,
-                                args.positional.end());
+    test_args.positional.assign(args.positional.begin() + static_cast<std::ptrdiff_t>(from) + 1, args.positional.end());
     return run_test(in, test_name.str(), item, test_args, offset);
 }
 
@@ -74,8 +73,8 @@ Value sort_filter(Interpreter& in, const Value& v, const CallArgs& args) {
     in.charge(items.size() * 8);
     Array sorted = items;
     std::stable_sort(sorted.begin(), sorted.end(), [&](const Value& a, const Value& b) {
-        const int c = path ? compare_values(attribute_path(a, *path), attribute_path(b, *path), cs)
-                           : compare_values(a, b, cs);
+        const int c =
+            path ? compare_values(attribute_path(a, *path), attribute_path(b, *path), cs) : compare_values(a, b, cs);
         return rev ? c > 0 : c < 0;
     });
     return in.make_array(std::move(sorted));
@@ -206,7 +205,8 @@ bool run_list_filter(Interpreter& in, std::string_view name, const Value& v, Cal
     } else if (name == "selectattr" || name == "rejectattr") {
         const bool keep = name == "selectattr";
         const Array& items = expect_list(name, v);
-        if (args.positional.empty() || !args.positional[0].is_string()) fail(std::string(name) + " needs an attribute name");
+        if (args.positional.empty() || !args.positional[0].is_string())
+            fail(std::string(name) + " needs an attribute name");
         const std::string& attr = args.positional[0].str();
         Array kept;
         for (const Value& item : items) {

@@ -47,7 +47,8 @@ Value range_fn(CallArgs& args, CallSite& site) {
     const auto& p = args.positional;
     if (p.empty() || p.size() > 3 || !args.keyword.empty()) fail(site.offset, "range() takes 1 to 3 integers");
     for (const Value& v : p) {
-        if (!v.is_int()) fail(site.offset, std::string("range() arguments must be integers, not ") + value_kind_name(v.kind()));
+        if (!v.is_int())
+            fail(site.offset, std::string("range() arguments must be integers, not ") + value_kind_name(v.kind()));
     }
     const int64_t start = p.size() == 1 ? 0 : p[0].as_int();
     const int64_t stop = p.size() == 1 ? p[0].as_int() : p[1].as_int();
@@ -122,9 +123,7 @@ std::string format_time(const std::tm& t, const std::string& fmt) {
                 break;
             }
             case '%': out += '%'; break;
-            default:
-                out += '%';
-                out += d;
+            default: out += '%'; out += d;
         }
     }
     return out;
@@ -198,8 +197,8 @@ void bind_parameters(Interpreter& in, const std::string& display_name, const std
         for (size_t i = params.size(); i < args.positional.size(); ++i) rest.push_back(args.positional[i]);
         scope.set("varargs", in.make_array(std::move(rest)));
     } else if (args.positional.size() > params.size()) {
-        fail(offset, "macro " + display_name + " takes not more than " + std::to_string(params.size()) +
-                         " argument(s)");
+        fail(offset,
+             "macro " + display_name + " takes not more than " + std::to_string(params.size()) + " argument(s)");
     }
     for (const Parameter* p : pending_defaults) scope.set(p->name, in.eval(*p->default_value, scope));
 }

@@ -49,7 +49,9 @@ Value Interpreter::make_array(Array items) {
     return Value::array(std::make_shared<Array>(std::move(items)));
 }
 
-void Interpreter::track_mutable(const Value& container) { mutable_containers_.push_back(container); }
+void Interpreter::track_mutable(const Value& container) {
+    if (tracked_.insert(container.identity()).second) mutable_containers_.push_back(container);
+}
 
 std::string Interpreter::run(const Program& program, Scope& globals) {
     std::string out;
@@ -264,8 +266,8 @@ void Interpreter::exec_call_block(const CallBlockNode& node, Scope& scope, std::
         if (!*alive) fail(site.offset, "caller() used after its call block ended");
         Interpreter& in = site.interp;
         Scope body_scope(definition_scope);
-        bind_parameters(in, "caller", block->caller_params, block->uses_varargs, block->uses_kwargs, args,
-                        body_scope, site.offset);
+        bind_parameters(in, "caller", block->caller_params, block->uses_varargs, block->uses_kwargs, args, body_scope,
+                        site.offset);
         return in.make_string(in.render_body(block->body, body_scope, block->offset));
     };
     struct Expire {
@@ -290,8 +292,8 @@ Value Interpreter::call(const Value& fn, CallArgs& args, Scope& scope, uint32_t 
     }
     if (++call_depth_ > options_.limits.max_call_depth) {
         --call_depth_;
-        fail_limit(offset, "macro calls nest too deeply (limit " + std::to_string(options_.limits.max_call_depth) +
-                               ")");
+        fail_limit(offset,
+                   "macro calls nest too deeply (limit " + std::to_string(options_.limits.max_call_depth) + ")");
     }
     struct Unwind {
         int& depth;
@@ -305,8 +307,7 @@ bool Interpreter::test(std::string_view name, const Value& v, CallArgs& args, Sc
     return run_test(*this, name, v, args, offset);
 }
 
-Value Interpreter::apply_filter(std::string_view name, const Value& v, CallArgs& args, Scope& scope,
-                                uint32_t offset) {
+Value Interpreter::apply_filter(std::string_view name, const Value& v, CallArgs& args, Scope& scope, uint32_t offset) {
     return run_filter(*this, name, v, args, scope, offset);
 }
 

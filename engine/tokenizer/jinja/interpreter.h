@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "tokenizer/jinja/ast.h"
@@ -103,13 +104,13 @@ private:
     int depth_ = 0;
     int call_depth_ = 0;
     std::vector<Value> mutable_containers_;
+    std::unordered_set<const void*> tracked_;
 };
 
 // Builtins, each in its own file.
 Value get_attribute(Interpreter& in, const Value& object, const Value& property, uint32_t offset);
 bool run_test(Interpreter& in, std::string_view name, const Value& v, const CallArgs& args, uint32_t offset);
-Value run_filter(Interpreter& in, std::string_view name, const Value& v, CallArgs& args, Scope& scope,
-                 uint32_t offset);
+Value run_filter(Interpreter& in, std::string_view name, const Value& v, CallArgs& args, Scope& scope, uint32_t offset);
 void install_globals(Scope& globals);
 // Binds a macro or call block's parameters in `scope` (Jinja's rules: positional, then by
 // name, then defaults evaluated in the new scope; varargs/kwargs when the body uses them).

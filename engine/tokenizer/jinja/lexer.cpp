@@ -47,20 +47,34 @@ struct Fixed {
 };
 // Longest spellings first where one is a prefix of another.
 constexpr Fixed kFixedTokens[] = {
-    {"{%", TokenKind::open_statement}, {"%}", TokenKind::close_statement},
-    {"{{", TokenKind::open_expression}, {"}}", TokenKind::close_expression},
-    {"(", TokenKind::open_paren},      {")", TokenKind::close_paren},
-    {"{", TokenKind::open_brace},      {"}", TokenKind::close_brace},
-    {"[", TokenKind::open_bracket},    {"]", TokenKind::close_bracket},
-    {",", TokenKind::comma},           {".", TokenKind::dot},
-    {":", TokenKind::colon},           {"|", TokenKind::pipe},
-    {"<=", TokenKind::comparison},     {">=", TokenKind::comparison},
-    {"==", TokenKind::comparison},     {"!=", TokenKind::comparison},
-    {"<", TokenKind::comparison},      {">", TokenKind::comparison},
-    {"+", TokenKind::additive},        {"-", TokenKind::additive},
-    {"~", TokenKind::additive},        {"**", TokenKind::power},
-    {"*", TokenKind::multiplicative},  {"//", TokenKind::multiplicative},
-    {"/", TokenKind::multiplicative},  {"%", TokenKind::multiplicative},
+    {"{%", TokenKind::open_statement},
+    {"%}", TokenKind::close_statement},
+    {"{{", TokenKind::open_expression},
+    {"}}", TokenKind::close_expression},
+    {"(", TokenKind::open_paren},
+    {")", TokenKind::close_paren},
+    {"{", TokenKind::open_brace},
+    {"}", TokenKind::close_brace},
+    {"[", TokenKind::open_bracket},
+    {"]", TokenKind::close_bracket},
+    {",", TokenKind::comma},
+    {".", TokenKind::dot},
+    {":", TokenKind::colon},
+    {"|", TokenKind::pipe},
+    {"<=", TokenKind::comparison},
+    {">=", TokenKind::comparison},
+    {"==", TokenKind::comparison},
+    {"!=", TokenKind::comparison},
+    {"<", TokenKind::comparison},
+    {">", TokenKind::comparison},
+    {"+", TokenKind::additive},
+    {"-", TokenKind::additive},
+    {"~", TokenKind::additive},
+    {"**", TokenKind::power},
+    {"*", TokenKind::multiplicative},
+    {"//", TokenKind::multiplicative},
+    {"/", TokenKind::multiplicative},
+    {"%", TokenKind::multiplicative},
     {"=", TokenKind::equals},
 };
 
@@ -158,7 +172,8 @@ private:
         }
         const int c = at(pos_);
         if (c == '-' || c == '+') {
-            if (tokens_.empty() || last_is(TokenKind::text)) error(pos_, std::string("unexpected character '") + char(c) + "'");
+            if (tokens_.empty() || last_is(TokenKind::text))
+                error(pos_, std::string("unexpected character '") + char(c) + "'");
             const TokenKind last = tokens_.back().kind;
             const bool binary = last == TokenKind::identifier || last == TokenKind::number ||
                                 last == TokenKind::string || last == TokenKind::close_paren ||

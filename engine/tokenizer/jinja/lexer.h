@@ -17,27 +17,27 @@ enum class TokenKind : uint8_t {
     number,
     string,
     identifier,
-    equals,             // =
-    open_paren,         // (
-    close_paren,        // )
-    open_statement,     // {%
-    close_statement,    // %}
-    open_expression,    // {{
-    close_expression,   // }}
-    open_bracket,       // [
-    close_bracket,      // ]
-    open_brace,         // {
-    close_brace,        // }
+    equals,            // =
+    open_paren,        // (
+    close_paren,       // )
+    open_statement,    // {%
+    close_statement,   // %}
+    open_expression,   // {{
+    close_expression,  // }}
+    open_bracket,      // [
+    close_bracket,     // ]
+    open_brace,        // {
+    close_brace,       // }
     comma,
     dot,
     colon,
     pipe,
-    additive,           // + - ~
-    multiplicative,     // * / // %
-    power,              // **
-    comparison,         // < > <= >= == !=
-    unary,              // a lone + or - in prefix position
-    comment,            // {# ... #}
+    additive,        // + - ~
+    multiplicative,  // * / // %
+    power,           // **
+    comparison,      // < > <= >= == !=
+    unary,           // a lone + or - in prefix position
+    comment,         // {# ... #}
 };
 const char* token_kind_name(TokenKind kind);
 

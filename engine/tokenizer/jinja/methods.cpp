@@ -39,6 +39,11 @@ bool affix_match(const std::string& s, const Value* arg, bool prefix, const char
     fail(std::string(name) + "() argument must be a string or a tuple of strings");
 }
 
+// Letters as far as our case tables know them (cased letters), plus ASCII.
+bool is_letter(char32_t c) {
+    return ((c | 32) >= 'a' && (c | 32) <= 'z') || text::lower_code_point(c) != text::upper_code_point(c);
+}
+
 bool all_code_points(const std::string& s, bool (*pred)(char32_t)) {
     if (s.empty()) return false;
     size_t i = 0;
@@ -54,7 +59,7 @@ std::string format_string(Interpreter& in, const std::string& fmt, const CallArg
     size_t auto_index = 0;
     for (size_t i = 0; i < fmt.size(); ++i) {
         const char c = fmt[i];
-        if (c == '}' ) {
+        if (c == '}') {
             if (i + 1 < fmt.size() && fmt[i + 1] == '}') ++i;
             out += '}';
             continue;
@@ -177,14 +182,9 @@ Value string_method(Interpreter& in, const Value& self, const std::string& name,
     }
     if (name == "isdigit") return Value::boolean(all_code_points(s, [](char32_t c) { return c >= '0' && c <= '9'; }));
     if (name == "isspace") return Value::boolean(all_code_points(s, text::is_space));
-    if (name == "isalpha" || name == "isalnum") {
-        const bool alnum = name == "isalnum";
-        return Value::boolean(all_code_points(s, alnum ? +[](char32_t c) {
-            return (c >= '0' && c <= '9') || text::lower_code_point(c) != text::upper_code_point(c) ||
-                   ((c | 32) >= 'a' && (c | 32) <= 'z');
-        } : +[](char32_t c) {
-            return text::lower_code_point(c) != text::upper_code_point(c) || ((c | 32) >= 'a' && (c | 32) <= 'z');
-        }));
+    if (name == "isalpha") return Value::boolean(all_code_points(s, is_letter));
+    if (name == "isalnum") {
+        return Value::boolean(all_code_points(s, [](char32_t c) { return is_letter(c) || (c >= '0' && c <= '9'); }));
     }
     if (name == "islower" || name == "isupper") {
         const std::string mapped = name == "islower" ? text::to_lower(s) : text::to_upper(s);
@@ -288,9 +288,10 @@ Value list_method(Interpreter& in, const Value& self, const std::string& name, C
 
 bool is_string_method(std::string_view n) {
     static constexpr std::string_view kNames[] = {
-        "upper", "lower", "title", "capitalize", "strip", "lstrip", "rstrip", "startswith", "endswith",
-        "split", "replace", "find", "rfind", "index", "count", "join", "format", "removeprefix", "removesuffix",
-        "splitlines", "isdigit", "isspace", "isalpha", "isalnum", "islower", "isupper",
+        "upper",      "lower",    "title",   "capitalize",   "strip",        "lstrip",     "rstrip",
+        "startswith", "endswith", "split",   "replace",      "find",         "rfind",      "index",
+        "count",      "join",     "format",  "removeprefix", "removesuffix", "splitlines", "isdigit",
+        "isspace",    "isalpha",  "isalnum", "islower",      "isupper",
     };
     return std::find(std::begin(kNames), std::end(kNames), n) != std::end(kNames);
 }
@@ -357,8 +358,8 @@ Value get_attribute(Interpreter& in, const Value& object, const Value& property,
         }
         const std::string& name = property.str();
         if (name == "length") {
-            return Value::integer(static_cast<int64_t>(object.is_array() ? object.arr().size()
-                                                                          : text::code_point_count(object.str())));
+            return Value::integer(
+                static_cast<int64_t>(object.is_array() ? object.arr().size() : text::code_point_count(object.str())));
         }
         if (object.is_string() ? is_string_method(name) : is_list_method(name)) return bind_method(object, name);
         return Value::undefined();

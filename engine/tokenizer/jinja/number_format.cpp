@@ -3,8 +3,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <system_error>
 #include <limits>
+#include <system_error>
 
 #include "tokenizer/jinja/text.h"
 
@@ -60,7 +60,7 @@ std::string float_to_string(double v) {
     if (v == 0 && std::signbit(v)) return "-0.0";
     if (std::isfinite(v) && std::floor(v) == v) {
         if (std::fabs(v) >= 1e21) return js_number_to_string(v);  // toFixed falls back here too
-        char buf[400];  // an integral double below 1e21 has at most 21 digits
+        char buf[400];                                            // an integral double below 1e21 has at most 21 digits
         auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed, 1);
         return std::string(buf, res.ptr);
     }

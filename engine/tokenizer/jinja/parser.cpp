@@ -318,11 +318,10 @@ private:
             declared_varargs |= p.name == "varargs";
             declared_kwargs |= p.name == "kwargs";
         }
-        for (const auto& n : body) scan_node(n.get(), varargs, kwargs);
+        for (const auto& n : body) reads_special_names(n.get(), varargs, kwargs);
         varargs &= !declared_varargs;
         kwargs &= !declared_kwargs;
     }
-    static void scan_node(const Node* n, bool& varargs, bool& kwargs);
 
     // --- expressions -----------------------------------------------------------------
     NodePtr parse_expression_sequence(bool primary) {
@@ -401,12 +400,12 @@ private:
                 ++cur_;
             } else if (is(TokenKind::comparison)) {
                 const std::string& v = t_[cur_++].value;
-                op = v == "==" ? BinaryOp::eq
-                   : v == "!=" ? BinaryOp::ne
-                   : v == "<"  ? BinaryOp::lt
-                   : v == ">"  ? BinaryOp::gt
-                   : v == "<=" ? BinaryOp::le
-                               : BinaryOp::ge;
+                op = v == "=="   ? BinaryOp::eq
+                     : v == "!=" ? BinaryOp::ne
+                     : v == "<"  ? BinaryOp::lt
+                     : v == ">"  ? BinaryOp::gt
+                     : v == "<=" ? BinaryOp::le
+                                 : BinaryOp::ge;
             } else {
                 return left;
             }
@@ -429,8 +428,8 @@ private:
         while (is(TokenKind::multiplicative)) {
             const Token& tok = t_[cur_++];
             const BinaryOp op = tok.value == "*"    ? BinaryOp::mul
-                              : tok.value == "/"    ? BinaryOp::div
-                              : tok.value == "//"   ? BinaryOp::floordiv
+                                : tok.value == "/"  ? BinaryOp::div
+                                : tok.value == "//" ? BinaryOp::floordiv
                                                     : BinaryOp::mod;
             left = std::make_unique<BinaryNode>(tok.offset, op, std::move(left), parse_power());
         }
@@ -631,105 +630,6 @@ private:
     int depth_ = 0;
     int max_nesting_;
 };
-
-void Parser::scan_node(const Node* n, bool& varargs, bool& kwargs) {
-    if (!n) return;
-    auto list = [&](const NodeList& l) {
-        for (const auto& c : l) scan_node(c.get(), varargs, kwargs);
-    };
-    switch (n->kind) {
-        case NodeKind::identifier: {
-            const auto& name = static_cast<const IdentifierNode*>(n)->name;
-            varargs |= name == "varargs";
-            kwargs |= name == "kwargs";
-            return;
-        }
-        case NodeKind::output: return scan_node(static_cast<const OutputNode*>(n)->expr.get(), varargs, kwargs);
-        case NodeKind::if_stmt: {
-            auto* x = static_cast<const IfNode*>(n);
-            scan_node(x->test.get(), varargs, kwargs);
-            list(x->body);
-            return list(x->alternate);
-        }
-        case NodeKind::for_stmt: {
-            auto* x = static_cast<const ForNode*>(n);
-            scan_node(x->iterable.get(), varargs, kwargs);
-            list(x->body);
-            return list(x->else_body);
-        }
-        case NodeKind::set_stmt: {
-            auto* x = static_cast<const SetNode*>(n);
-            scan_node(x->value.get(), varargs, kwargs);
-            return list(x->body);
-        }
-        case NodeKind::call_block: {
-            auto* x = static_cast<const CallBlockNode*>(n);
-            scan_node(x->call.get(), varargs, kwargs);
-            return list(x->body);
-        }
-        case NodeKind::filter_block: {
-            auto* x = static_cast<const FilterBlockNode*>(n);
-            scan_node(x->filter.get(), varargs, kwargs);
-            return list(x->body);
-        }
-        case NodeKind::list_literal:
-        case NodeKind::tuple_literal: return list(static_cast<const ListNode*>(n)->items);
-        case NodeKind::dict_literal:
-            for (const auto& [k, v] : static_cast<const DictNode*>(n)->items) {
-                scan_node(k.get(), varargs, kwargs);
-                scan_node(v.get(), varargs, kwargs);
-            }
-            return;
-        case NodeKind::member: {
-            auto* x = static_cast<const MemberNode*>(n);
-            scan_node(x->object.get(), varargs, kwargs);
-            if (x->computed) scan_node(x->property.get(), varargs, kwargs);
-            return;
-        }
-        case NodeKind::slice: {
-            auto* x = static_cast<const SliceNode*>(n);
-            scan_node(x->start.get(), varargs, kwargs);
-            scan_node(x->stop.get(), varargs, kwargs);
-            return scan_node(x->step.get(), varargs, kwargs);
-        }
-        case NodeKind::call: {
-            auto* x = static_cast<const CallNode*>(n);
-            scan_node(x->callee.get(), varargs, kwargs);
-            return list(x->args);
-        }
-        case NodeKind::filter: {
-            auto* x = static_cast<const FilterNode*>(n);
-            scan_node(x->operand.get(), varargs, kwargs);
-            return list(x->args);
-        }
-        case NodeKind::test: {
-            auto* x = static_cast<const TestNode*>(n);
-            scan_node(x->operand.get(), varargs, kwargs);
-            return list(x->args);
-        }
-        case NodeKind::unary: return scan_node(static_cast<const UnaryNode*>(n)->operand.get(), varargs, kwargs);
-        case NodeKind::binary: {
-            auto* x = static_cast<const BinaryNode*>(n);
-            scan_node(x->left.get(), varargs, kwargs);
-            return scan_node(x->right.get(), varargs, kwargs);
-        }
-        case NodeKind::ternary: {
-            auto* x = static_cast<const TernaryNode*>(n);
-            scan_node(x->condition.get(), varargs, kwargs);
-            scan_node(x->if_true.get(), varargs, kwargs);
-            return scan_node(x->if_false.get(), varargs, kwargs);
-        }
-        case NodeKind::select: {
-            auto* x = static_cast<const SelectNode*>(n);
-            scan_node(x->value.get(), varargs, kwargs);
-            return scan_node(x->test.get(), varargs, kwargs);
-        }
-        case NodeKind::keyword_arg: return scan_node(static_cast<const KeywordArgNode*>(n)->value.get(), varargs, kwargs);
-        case NodeKind::spread:
-        case NodeKind::keyword_spread: return scan_node(static_cast<const SpreadNode*>(n)->value.get(), varargs, kwargs);
-        default: return;  // nested macros keep their own varargs/kwargs
-    }
-}
 
 }  // namespace
 

@@ -52,8 +52,8 @@ Result<Template> Template::parse(std::string_view source, const Limits& limits) 
     }
     size_t bad = 0;
     if (!text::is_valid_utf8(source, bad)) {
-        return to_status(tpl, TemplateError(TemplateErrorKind::syntax, static_cast<uint32_t>(bad),
-                                            "template is not valid UTF-8"));
+        return to_status(
+            tpl, TemplateError(TemplateErrorKind::syntax, static_cast<uint32_t>(bad), "template is not valid UTF-8"));
     }
     try {
         const std::vector<Token> tokens = tokenize(source);
@@ -62,6 +62,8 @@ Result<Template> Template::parse(std::string_view source, const Limits& limits) 
         return to_status(tpl, e);
     } catch (const std::bad_alloc&) {
         return out_of_memory("out of memory while parsing the template");
+    } catch (const std::exception& e) {
+        return internal_error(std::string("template parser: ") + e.what());
     }
     return tpl;
 }
@@ -79,6 +81,9 @@ Result<std::string> Template::render(const Object& variables, const RenderOption
         return to_status(*this, e);
     } catch (const std::bad_alloc&) {
         return out_of_memory("out of memory while rendering the template");
+    } catch (const std::exception& e) {
+        // No library call here should throw anything else; never let it escape.
+        return internal_error(std::string("template renderer: ") + e.what());
     }
 }
 

@@ -9,6 +9,16 @@
 //   auto tpl = jinja::Template::parse(source);          // Result<Template>
 //   jinja::Object vars; vars.set("messages", ...);
 //   auto text = tpl->render(vars);                        // Result<std::string>
+//
+// A parsed Template is immutable: any number of threads may render it at once.
+//
+// Where the reference is plainly broken we follow Python's Jinja instead (tests/parity
+// avoids these): strip/lstrip/rstrip honour their `chars` argument; text rendered
+// before `break`/`continue` in the same iteration is kept, and a loop's else runs only
+// when it had no items; string length and indices count code points (not UTF-16 units);
+// integer overflow and division by zero are errors rather than Infinity. Constructs the
+// reference rejects are accepted as Jinja means them (string comparisons, tuples,
+// `is divisibleby 3`, select/reject, map('filter'), round, escape, list.append, ...).
 #pragma once
 
 #include <cstdint>
@@ -26,14 +36,16 @@ namespace pagoda::jinja {
 
 struct Program;
 
+// The defaults allow any real chat template with room to spare. Rendering at these
+// limits needs under 1 MiB of stack (parse: under 256 KiB).
 struct Limits {
-    size_t max_template_bytes = 1 << 20;      // source size accepted by parse()
-    int max_nesting = 128;                    // blocks/expressions nested in the source
-    size_t max_output_bytes = 16 << 20;       // the rendered text, and any one string built on the way
+    size_t max_template_bytes = 1 << 20;       // source size accepted by parse()
+    int max_nesting = 128;                     // blocks/expressions nested in the source
+    size_t max_output_bytes = 16 << 20;        // the rendered text, and any one string built on the way
     uint64_t max_loop_iterations = 1'000'000;  // all loops of one render together (and range() sizes)
-    uint64_t max_steps = 20'000'000;          // evaluation steps of one render (a work budget)
-    int max_call_depth = 64;                  // macro / caller() recursion
-    int max_eval_depth = 1500;                // recursion of the evaluator itself (stack safety)
+    uint64_t max_steps = 20'000'000;           // evaluation steps of one render (a work budget)
+    int max_call_depth = 64;                   // macro / caller() recursion
+    int max_eval_depth = 1000;                 // recursion of the evaluator itself (~600 B of stack each)
 };
 
 struct RenderOptions {

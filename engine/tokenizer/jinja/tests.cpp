@@ -51,7 +51,8 @@ bool run_test(Interpreter& in, std::string_view name, const Value& v, const Call
         if (name == "sequence") return v.is_array() || v.is_object() || v.is_string();
         if (name == "callable") return v.is_function();
         if (name == "odd" || name == "even") {
-            if (!v.is_int()) fail(std::string("cannot test ") + value_kind_name(v.kind()) + " for " + std::string(name));
+            if (!v.is_int())
+                fail(std::string("cannot test ") + value_kind_name(v.kind()) + " for " + std::string(name));
             return (v.as_int() % 2 != 0) == (name == "odd");
         }
         if (name == "lower") return v.is_string() && text::to_lower(v.str()) == v.str();

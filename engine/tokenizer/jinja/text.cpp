@@ -85,12 +85,21 @@ bool is_valid_utf8(std::string_view s, size_t& bad_offset) {
 
 bool is_space(char32_t cp) {
     switch (cp) {
-        case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20:
-        case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F:
-        case 0x3000: case 0xFEFF:
-            return true;
-        default:
-            return cp >= 0x2000 && cp <= 0x200A;
+        case 0x09:
+        case 0x0A:
+        case 0x0B:
+        case 0x0C:
+        case 0x0D:
+        case 0x20:
+        case 0xA0:
+        case 0x1680:
+        case 0x2028:
+        case 0x2029:
+        case 0x202F:
+        case 0x205F:
+        case 0x3000:
+        case 0xFEFF: return true;
+        default: return cp >= 0x2000 && cp <= 0x200A;
     }
 }
 
@@ -179,6 +188,7 @@ struct PairRange {
 };
 constexpr PairRange kPairRanges[] = {
     {0x0100, 0x0137, false}, {0x0139, 0x0148, true},  {0x014A, 0x0177, false}, {0x0179, 0x017E, true},
+    {0x01CD, 0x01DC, true},  {0x01DE, 0x01EF, false}, {0x01F8, 0x021F, false}, {0x0222, 0x0233, false},
     {0x0460, 0x0481, false}, {0x048A, 0x04BF, false}, {0x04C1, 0x04CE, true},  {0x04D0, 0x052F, false},
     {0x1E00, 0x1E95, false}, {0x1EA0, 0x1EFF, false},
 };
@@ -189,9 +199,8 @@ struct OffsetRange {
     int32_t delta;
 };
 constexpr OffsetRange kOffsetRanges[] = {
-    {0x0041, 0x005A, 32},  {0x00C0, 0x00D6, 32},  {0x00D8, 0x00DE, 32},  {0x0391, 0x03A1, 32},
-    {0x03A3, 0x03AB, 32},  {0x0388, 0x038A, 37},  {0x0410, 0x042F, 32},  {0x0400, 0x040F, 80},
-    {0x0531, 0x0556, 48},  {0xFF21, 0xFF3A, 32},
+    {0x0041, 0x005A, 32}, {0x00C0, 0x00D6, 32}, {0x00D8, 0x00DE, 32}, {0x0391, 0x03A1, 32}, {0x03A3, 0x03AB, 32},
+    {0x0388, 0x038A, 37}, {0x0410, 0x042F, 32}, {0x0400, 0x040F, 80}, {0x0531, 0x0556, 48}, {0xFF21, 0xFF3A, 32},
 };
 
 struct SinglePair {
@@ -201,10 +210,16 @@ constexpr SinglePair kSinglePairs[] = {
     {0x0178, 0x00FF}, {0x0386, 0x03AC}, {0x038C, 0x03CC}, {0x038E, 0x03CD}, {0x038F, 0x03CE}, {0x04C0, 0x04CF},
 };
 
+// Latin digraphs come as upper, title and lower case: DŽ Dž dž, LJ Lj lj, NJ Nj nj, DZ Dz dz.
+constexpr char32_t kDigraphs[] = {0x01C4, 0x01C7, 0x01CA, 0x01F1};
+
 }  // namespace
 
 char32_t lower_code_point(char32_t cp) {
     if (cp < 0x80) return (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
+    for (char32_t d : kDigraphs) {
+        if (cp == d || cp == d + 1) return d + 2;
+    }
     for (const auto& r : kOffsetRanges) {
         if (cp >= r.upper_first && cp <= r.upper_last) return cp + r.delta;
     }
@@ -222,6 +237,9 @@ char32_t lower_code_point(char32_t cp) {
 
 char32_t upper_code_point(char32_t cp) {
     if (cp < 0x80) return (cp >= 'a' && cp <= 'z') ? cp - 32 : cp;
+    for (char32_t d : kDigraphs) {
+        if (cp == d + 1 || cp == d + 2) return d;
+    }
     if (cp == 0x00B5) return 0x039C;  // micro sign
     if (cp == 0x0131) return 'I';     // dotless i
     if (cp == 0x017F) return 'S';     // long s

@@ -26,9 +26,9 @@ enum class ValueKind : uint8_t {
     integer,
     floating,
     string,
-    array,  // lists and tuples
+    array,   // lists and tuples
     object,  // dicts (insertion-ordered, string keys)
-    ns,  // namespace(): an object whose attributes `set` may assign
+    ns,      // namespace(): an object whose attributes `set` may assign
     function,
 };
 const char* value_kind_name(ValueKind kind);

@@ -171,9 +171,7 @@ std::string to_output_string(const Value& v, size_t max_bytes) {
     return out;
 }
 
-void append_output_string(std::string& out, const Value& v, size_t max_bytes) {
-    append_output(out, v, max_bytes, 0);
-}
+void append_output_string(std::string& out, const Value& v, size_t max_bytes) { append_output(out, v, max_bytes, 0); }
 
 std::string to_js_string(const Value& v, size_t max_bytes) {
     std::string out;

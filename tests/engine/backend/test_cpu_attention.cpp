@@ -58,8 +58,7 @@ struct Outcome {
     std::vector<double> ref_exact_q;
 };
 
-Outcome run_case(const Geometry& g, GgmlType kv_type, const std::vector<SeqCase>& seqs, int n_threads,
-                 uint32_t seed) {
+Outcome run_case(const Geometry& g, GgmlType kv_type, const std::vector<SeqCase>& seqs, int n_threads, uint32_t seed) {
     auto backend = create_cpu_backend(n_threads);
     KvCacheConfig kvc;
     kvc.n_layers = 2;
@@ -237,13 +236,16 @@ TEST_P(CpuAttention, LongContextDecodeSplitsAcrossThreadsIdentically) {
     EXPECT_LT(max_abs_diff(one.out, one.ref_rounded_q), 2e-6);
 }
 
-TEST_P(CpuAttention, OneQueryHeadPerKvHead) {
-    Geometry g;
-    g.n_heads = 4;
-    g.n_kv_heads = 4;
-    g.head_dim = 32;
-    const Outcome r = run_case(g, GetParam(), {{40, 40}, {3, 1}}, 2, 9);
-    EXPECT_LT(max_abs_diff(r.out, r.ref_rounded_q), 2e-6);
+TEST_P(CpuAttention, OtherGroupSizes) {
+    // One query head per KV head (plain multi-head attention), and six per KV head.
+    for (const auto& [n_heads, n_kv_heads] : {std::pair{4, 4}, std::pair{6, 1}}) {
+        Geometry g;
+        g.n_heads = n_heads;
+        g.n_kv_heads = n_kv_heads;
+        g.head_dim = 32;
+        const Outcome r = run_case(g, GetParam(), {{40, 40}, {3, 1}}, 2, 9);
+        EXPECT_LT(max_abs_diff(r.out, r.ref_rounded_q), 2e-6) << n_heads << " heads, " << n_kv_heads << " KV heads";
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(KvTypes, CpuAttention, ::testing::Values(GgmlType::F32, GgmlType::F16, GgmlType::Q8_0),

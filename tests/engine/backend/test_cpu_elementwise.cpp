@@ -112,7 +112,8 @@ TEST(CpuElementwise, EmbedDequantizesTheTokensRows) {
         const std::vector<float> src = random_floats(vocab * d, 8);
         const size_t row_bytes = static_cast<size_t>(*ggml_row_bytes(type, d));
         std::vector<uint8_t> enc(row_bytes * vocab);
-        for (int64_t r = 0; r < vocab; ++r) ASSERT_TRUE(quantize_row(type, &src[r * d], &enc[r * row_bytes], d).is_ok());
+        for (int64_t r = 0; r < vocab; ++r)
+            ASSERT_TRUE(quantize_row(type, &src[r * d], &enc[r * row_bytes], d).is_ok());
         auto backend = create_cpu_backend(2);
         Result<Tensor> t = backend->load_weight(type, vocab, d, enc.data());
         ASSERT_TRUE(t.is_ok());

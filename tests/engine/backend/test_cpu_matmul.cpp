@@ -52,11 +52,19 @@ std::vector<double> activation_error_bound(GgmlType act_type, const float* x, in
         for (int64_t i = b; i < b + block; ++i) {
             const double v = std::fabs(static_cast<double>(x[i]));
             switch (act_type) {
-                case GgmlType::F32: bound[i] = v * 1e-7; break;
-                case GgmlType::F16: bound[i] = v * std::ldexp(1.0, -11); break;
-                case GgmlType::BF16: bound[i] = v * std::ldexp(1.0, -8); break;
+                case GgmlType::F32:
+                    bound[i] = v * 1e-7;
+                    break;
+                case GgmlType::F16:
+                    bound[i] = v * std::ldexp(1.0, -11);
+                    break;
+                case GgmlType::BF16:
+                    bound[i] = v * std::ldexp(1.0, -8);
+                    break;
                 // Half a quantization step, plus the fp16 rounding of the block scale.
-                default: bound[i] = amax / 127.0 * 0.5 * 1.01 + v * 1e-3; break;
+                default:
+                    bound[i] = amax / 127.0 * 0.5 * 1.01 + v * 1e-3;
+                    break;
             }
         }
     }
@@ -91,7 +99,8 @@ void check_matmul(GgmlType type, const Shape& s, uint32_t seed) {
         Result<Tensor> wt = backend->load_weight(type, s.m, s.k, w.bytes.data());
         ASSERT_TRUE(wt.is_ok());
         for (int64_t t = 0; t < s.n; ++t) {
-            Tensor xt = make_tensor(*backend, 1, s.k, std::vector<float>(x.begin() + t * s.k, x.begin() + (t + 1) * s.k));
+            Tensor xt =
+                make_tensor(*backend, 1, s.k, std::vector<float>(x.begin() + t * s.k, x.begin() + (t + 1) * s.k));
             Tensor out = make_tensor(*backend, 1, s.m, {});
             backend->matmul(*wt, xt, out);
             ASSERT_TRUE(backend->end_step().is_ok());
@@ -142,16 +151,16 @@ TEST_P(CpuMatmul, MatchesDequantizedReference) {
     const int64_t k_small = block == 256 ? 256 : 96;
     const int64_t k_large = block == 256 ? 512 : 320;
     uint32_t seed = 10;
-    for (const Shape& s : {Shape{1, 131, k_large}, Shape{1, 5, k_small}, Shape{7, 67, k_small},
-                           Shape{7, 1, k_large}, Shape{33, 45, k_large}, Shape{5, 9, k_small + block}}) {
+    for (const Shape& s : {Shape{1, 131, k_large}, Shape{1, 5, k_small}, Shape{7, 67, k_small}, Shape{7, 1, k_large},
+                           Shape{33, 45, k_large}, Shape{5, 9, k_small + block}}) {
         check_matmul(type, s, seed++);
     }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllWeightTypes, CpuMatmul,
-                         ::testing::Values(GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q4_0,
-                                           GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
-                                           GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K),
+                         ::testing::Values(GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q4_0, GgmlType::Q4_1,
+                                           GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q4_K,
+                                           GgmlType::Q5_K, GgmlType::Q6_K),
                          [](const ::testing::TestParamInfo<GgmlType>& info) {
                              return std::string(ggml_type_name(info.param));
                          });

@@ -120,8 +120,8 @@ protected:
         SCOPED_TRACE(what);
         const Status st = backend_->begin_step(d.inputs());
         EXPECT_EQ(st.code(), ErrorCode::invalid_argument) << st.to_string();
-        Tensor kv = make_tensor(*backend_, static_cast<int64_t>(d.tokens.size()), 64,
-                                random_floats(d.tokens.size() * 64, 1));
+        Tensor kv =
+            make_tensor(*backend_, static_cast<int64_t>(d.tokens.size()), 64, random_floats(d.tokens.size() * 64, 1));
         backend_->kv_write(0, kv, kv);
         const Status end = backend_->end_step();
         EXPECT_EQ(end.code(), ErrorCode::invalid_argument);

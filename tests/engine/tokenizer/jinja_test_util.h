@@ -12,7 +12,8 @@
 
 namespace pagoda::jinja::testing {
 
-inline Result<std::string> render(std::string_view source, const nlohmann::ordered_json& vars = nlohmann::ordered_json::object(),
+inline Result<std::string> render(std::string_view source,
+                                  const nlohmann::ordered_json& vars = nlohmann::ordered_json::object(),
                                   const RenderOptions& options = {}) {
     auto tpl = Template::parse(source, options.limits);
     if (!tpl) return tpl.status();

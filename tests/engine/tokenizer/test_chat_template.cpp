@@ -68,12 +68,14 @@ TEST(ChatTemplate, ContentPartsAreJoinedForStringOnlyTemplates) {
     auto ct = ChatTemplate::create("{% for m in messages %}[{{ m.content }}]{% endfor %}");
     ASSERT_TRUE(ct.is_ok());
     EXPECT_FALSE(ct->supports_content_parts());
-    auto in = conversation(R"([{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}])");
+    auto in = conversation(
+        R"([{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}])");
     EXPECT_EQ(ct->render(in).value(), "[a\nb]");
     auto image = conversation(R"([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}])");
     auto out = ct->render(image);
     ASSERT_FALSE(out.is_ok());
-    EXPECT_EQ(out.status().message(), "message 0: this model's chat template takes text only, not a 'image_url' content part");
+    EXPECT_EQ(out.status().message(),
+              "message 0: this model's chat template takes text only, not a 'image_url' content part");
 }
 
 TEST(ChatTemplate, ContentPartsPassThroughToTemplatesThatHandleThem) {
@@ -92,7 +94,8 @@ TEST(ChatTemplate, ErrorsNameTheTemplateLine) {
     ASSERT_FALSE(bad.is_ok());
     EXPECT_EQ(bad.status().message(), "chat template: line 2, column 37: expected '}}', found '}'");
 
-    auto ct = ChatTemplate::create("{% if messages[0].role != 'user' %}{{ raise_exception('user first!') }}{% endif %}");
+    auto ct =
+        ChatTemplate::create("{% if messages[0].role != 'user' %}{{ raise_exception('user first!') }}{% endif %}");
     ASSERT_TRUE(ct.is_ok());
     auto out = ct->render(conversation(R"([{"role": "system", "content": "x"}])"));
     ASSERT_FALSE(out.is_ok());
@@ -122,7 +125,8 @@ TEST(ChatTemplate, FromTokenizerConfig) {
 
     auto named = ChatTemplate::from_tokenizer_config(R"({
         "chat_template": [{"name": "default", "template": "D"}, {"name": "tool_use", "template": "T"}]
-    })", "tool_use");
+    })",
+                                                     "tool_use");
     ASSERT_TRUE(named.is_ok());
     EXPECT_EQ(named->render(conversation(kUserHi)).value(), "T");
 
@@ -138,16 +142,20 @@ TEST(ChatTemplate, FromTokenizerConfig) {
 // A minimal GGUF v3 image with the given string metadata plus a 3-token vocabulary.
 std::vector<uint8_t> gguf_with(const std::vector<std::pair<std::string, std::string>>& strings) {
     std::vector<uint8_t> b;
-    auto u32 = [&](uint32_t v) { for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i))); };
-    auto u64 = [&](uint64_t v) { for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i))); };
+    auto u32 = [&](uint32_t v) {
+        for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    };
+    auto u64 = [&](uint64_t v) {
+        for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    };
     auto str = [&](const std::string& s) {
         u64(s.size());
         b.insert(b.end(), s.begin(), s.end());
     };
-    b.insert(b.end(), {'G', 'G', 'U', 'F'});
+    for (char c : std::string_view("GGUF")) b.push_back(static_cast<uint8_t>(c));
     u32(3);
-    u64(0);                       // tensors
-    u64(strings.size() + 4);      // metadata entries
+    u64(0);                   // tensors
+    u64(strings.size() + 4);  // metadata entries
     str("general.architecture");
     u32(8);
     str("llama");
@@ -174,8 +182,9 @@ std::vector<uint8_t> gguf_with(const std::vector<std::pair<std::string, std::str
 }
 
 TEST(ChatTemplate, FromGguf) {
-    const auto bytes = gguf_with({{"tokenizer.chat_template", "{{ bos_token }}[{{ messages[0].content }}]{{ eos_token }}"},
-                                  {"tokenizer.chat_template.tool_use", "tools!"}});
+    const auto bytes =
+        gguf_with({{"tokenizer.chat_template", "{{ bos_token }}[{{ messages[0].content }}]{{ eos_token }}"},
+                   {"tokenizer.chat_template.tool_use", "tools!"}});
     auto gguf = GgufFile::parse(bytes, "test.gguf");
     ASSERT_TRUE(gguf.is_ok()) << gguf.status().to_string();
     auto ct = ChatTemplate::from_gguf(*gguf.value());
@@ -204,7 +213,8 @@ TEST(ChatTemplate, BrokenGgufTemplateNamesTheFile) {
     ASSERT_TRUE(gguf.is_ok()) << gguf.status().to_string();
     auto ct = ChatTemplate::from_gguf(*gguf.value());
     ASSERT_FALSE(ct.is_ok());
-    EXPECT_EQ(ct.status().message().rfind("broken.gguf: chat template: line 1, column ", 0), 0u) << ct.status().message();
+    EXPECT_EQ(ct.status().message().rfind("broken.gguf: chat template: line 1, column ", 0), 0u)
+        << ct.status().message();
 }
 
 // The real Qwen 3 template (from the npm peer package, when installed), golden-checked

@@ -25,7 +25,8 @@ TEST(JinjaExpressions, Arithmetic) {
               "3 -2 12 3.5 3.0 3 -4");
     EXPECT_EQ(r("{{ 7 % 3 }} {{ -7 % 3 }} {{ 7.5 % 2 }} {{ 2 ** 10 }} {{ 2 ** 3 ** 2 }} {{ 2 ** -1 }} {{ 2.0 ** 2 }}"),
               "1 -1 1.5 1024 64 0.5 4.0");
-    EXPECT_EQ(r("{{ 1 + 2.0 }} {{ -(3) }} {{ -true }} {{ not 0 }} {{ 1 + 2 * 3 }} {{ (1 + 2) * 3 }}"), "3.0 -3 -1 true 7 9");
+    EXPECT_EQ(r("{{ 1 + 2.0 }} {{ -(3) }} {{ -true }} {{ not 0 }} {{ 1 + 2 * 3 }} {{ (1 + 2) * 3 }}"),
+              "3.0 -3 -1 true 7 9");
     EXPECT_EQ(r("{{ 1 / 0 }}"), "ERROR: line 1, column 6: division by zero");
     EXPECT_EQ(r("{{ 9223372036854775807 + 1 }}"), "ERROR: line 1, column 24: integer overflow");
     EXPECT_EQ(r("{{ 'a' - 1 }}"), "ERROR: line 1, column 8: unsupported operand types for '-': string and integer");
@@ -41,7 +42,8 @@ TEST(JinjaExpressions, StringsConcatenate) {
 TEST(JinjaExpressions, Comparisons) {
     EXPECT_EQ(r("{{ 1 == 1.0 }} {{ '1' == 1 }} {{ true == 1 }} {{ none == nothing }} {{ none == 0 }} {{ 'a' != 'b' }}"),
               "true true true true false true");
-    EXPECT_EQ(r("{{ 1 < 2 }} {{ 2 <= 2 }} {{ 3 > 4 }} {{ 'abc' < 'abd' }} {{ [1] == [1] }}"), "true true false true false");
+    EXPECT_EQ(r("{{ 1 < 2 }} {{ 2 <= 2 }} {{ 3 > 4 }} {{ 'abc' < 'abd' }} {{ [1] == [1] }}"),
+              "true true false true false");
     EXPECT_EQ(r("{% set a = [1] %}{{ a == a }}"), "true");  // lists compare by identity, as in the reference
 }
 
@@ -57,14 +59,16 @@ TEST(JinjaExpressions, LogicReturnsOperands) {
 }
 
 TEST(JinjaExpressions, TernaryAndSelect) {
-    EXPECT_EQ(r("{{ 'y' if 1 else 'n' }} {{ 'y' if 0 else 'n' }} {{ 'a' if false else 'b' if true else 'c' }}"), "y n b");
+    EXPECT_EQ(r("{{ 'y' if 1 else 'n' }} {{ 'y' if 0 else 'n' }} {{ 'a' if false else 'b' if true else 'c' }}"),
+              "y n b");
     EXPECT_EQ(r("[{{ 'shown' if false }}]"), "[]");
 }
 
 TEST(JinjaExpressions, MemberAccessAndSubscripts) {
     const ordered_json vars = {{"m", {{"role", "user"}, {"list", {10, 20, 30}}, {"items", "data wins"}}}};
-    EXPECT_EQ(r("{{ m.role }} {{ m['role'] }} {{ m.list[0] }} {{ m.list[-1] }} {{ m.list.1 }} {{ m.list|length }}", vars),
-              "user user 10 30 20 3");
+    EXPECT_EQ(
+        r("{{ m.role }} {{ m['role'] }} {{ m.list[0] }} {{ m.list[-1] }} {{ m.list.1 }} {{ m.list|length }}", vars),
+        "user user 10 30 20 3");
     EXPECT_EQ(r("{{ m.missing is defined }} {{ m.list[5] is defined }} {{ m.missing.deeper is defined }}", vars),
               "false false false");
     EXPECT_EQ(r("{{ m.items }}", vars), "data wins");  // keys shadow dict methods
@@ -81,13 +85,15 @@ TEST(JinjaExpressions, Slicing) {
 }
 
 TEST(JinjaExpressions, StringMethods) {
-    EXPECT_EQ(r("{{ ' x '.strip() }}|{{ 'xxhixx'.strip('x') }}|{{ '\\n\\nhi \\n'.lstrip('\\n') }}|{{ 'hi\\n\\n'.rstrip('\\n') }}|"),
+    EXPECT_EQ(r("{{ ' x '.strip() }}|{{ 'xxhixx'.strip('x') }}|{{ '\\n\\nhi \\n'.lstrip('\\n') }}|{{ "
+                "'hi\\n\\n'.rstrip('\\n') }}|"),
               "x|hi|hi \n|hi|");
     EXPECT_EQ(r("{{ 'Hello'.upper() }} {{ 'Hello'.lower() }} {{ 'hello world'.title() }} {{ 'hELLO'.capitalize() }}"),
               "HELLO hello Hello World HELLO");
     EXPECT_EQ(r("{{ 'abc'.startswith('ab') }} {{ 'abc'.endswith(('x', 'bc')) }} {{ 'abc'.startswith('') }}"),
               "true true true");
-    EXPECT_EQ(r("{{ 'a,b,,c'.split(',') }} {{ ' a  b '.split() }} {{ 'a b c'.split(' ', 1) }} {{ 'a b  c '.split(none, 1) }}"),
+    EXPECT_EQ(r("{{ 'a,b,,c'.split(',') }} {{ ' a  b '.split() }} {{ 'a b c'.split(' ', 1) }} {{ 'a b  c '.split(none, "
+                "1) }}"),
               "[\"a\", \"b\", \"\", \"c\"] [\"a\", \"b\"] [\"a\", \"b c\"] [\"a\", \"b  c \"]");
     EXPECT_EQ(r("{{ 'aaa'.replace('a', 'b') }} {{ 'aaa'.replace('a', 'b', 2) }} {{ 'ab'.replace('', '-') }}"),
               "bbb bba -a-b-");
@@ -109,9 +115,11 @@ TEST(JinjaExpressions, DictAndListMethods) {
 }
 
 TEST(JinjaExpressions, Globals) {
-    EXPECT_EQ(r("{{ range(3) }} {{ range(1, 4) }} {{ range(10, 0, -3) }} {{ range(0) }}"), "[0, 1, 2] [1, 2, 3] [10, 7, 4, 1] []");
+    EXPECT_EQ(r("{{ range(3) }} {{ range(1, 4) }} {{ range(10, 0, -3) }} {{ range(0) }}"),
+              "[0, 1, 2] [1, 2, 3] [10, 7, 4, 1] []");
     EXPECT_EQ(r("{{ True }} {{ False }} {{ None is none }} {{ dict(a=1) }}"), "true false true {\"a\": 1}");
-    EXPECT_EQ(r("line\n{{ raise_exception('Roles must alternate') }}"), "ERROR: line 2, column 4: Roles must alternate");
+    EXPECT_EQ(r("line\n{{ raise_exception('Roles must alternate') }}"),
+              "ERROR: line 2, column 4: Roles must alternate");
     EXPECT_EQ(r("{{ range(1, 2, 0) }}"), "ERROR: line 1, column 4: range() step must not be zero");
 }
 
@@ -127,14 +135,13 @@ TEST(JinjaExpressions, StrftimeNowUsesTheConfiguredClock) {
     t.tm_wday = 5;
     t.tm_yday = 207;
     options.now = t;
-    auto out = render("{{ strftime_now('%d %b %Y') }}|{{ strftime_now('%Y-%m-%d %H:%M:%S %B %A %j %%') }}", {}, options);
+    auto out =
+        render("{{ strftime_now('%d %b %Y') }}|{{ strftime_now('%Y-%m-%d %H:%M:%S %B %A %j %%') }}", {}, options);
     ASSERT_TRUE(out.is_ok()) << out.status().to_string();
     EXPECT_EQ(out.value(), "26 Jul 2024|2024-07-26 14:05:09 July Friday 208 %");
 }
 
-TEST(JinjaExpressions, UserVariablesShadowGlobals) {
-    EXPECT_EQ(r("{{ range }}", {{"range", "mine"}}), "mine");
-}
+TEST(JinjaExpressions, UserVariablesShadowGlobals) { EXPECT_EQ(r("{{ range }}", {{"range", "mine"}}), "mine"); }
 
 TEST(JinjaExpressions, InputNumbersAndKeyOrderFollowJavaScript) {
     // JSON.parse makes 2.0 an integer and puts index-like keys first.

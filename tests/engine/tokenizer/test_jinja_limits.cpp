@@ -27,8 +27,7 @@ TEST(JinjaLimits, UnboundedRecursionStops) {
 }
 
 TEST(JinjaLimits, MutualRecursionThroughCallerStops) {
-    const Status s = render_status(
-        "{% macro a() %}{% call a() %}x{% endcall %}{% endmacro %}{{ a() }}");
+    const Status s = render_status("{% macro a() %}{% call a() %}x{% endcall %}{% endmacro %}{{ a() }}");
     ASSERT_FALSE(s.is_ok());
     EXPECT_EQ(s.code(), ErrorCode::out_of_memory);
 }
@@ -38,7 +37,8 @@ TEST(JinjaLimits, LoopIterationsAreBounded) {
     limits.max_loop_iterations = 10'000;
     // Each loop is small; together they run a million times.
     const Status s = render_status(
-        "{% for a in range(100) %}{% for b in range(100) %}{% for c in range(100) %}{% endfor %}{% endfor %}{% endfor %}",
+        "{% for a in range(100) %}{% for b in range(100) %}{% for c in range(100) %}{% endfor %}{% endfor %}{% endfor "
+        "%}",
         limits);
     ASSERT_FALSE(s.is_ok());
     EXPECT_EQ(s.code(), ErrorCode::out_of_memory);
@@ -56,7 +56,8 @@ TEST(JinjaLimits, ExplodingStringsStop) {
     Limits limits;
     limits.max_output_bytes = 1 << 20;
     const Status s = render_status(
-        "{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}",
+        "{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ "
+        "ns.s|length }}",
         limits);
     ASSERT_FALSE(s.is_ok());
     EXPECT_EQ(s.code(), ErrorCode::out_of_memory);
@@ -76,7 +77,8 @@ TEST(JinjaLimits, SharedListsCannotExplodeWhenPrinted) {
     Limits limits;
     limits.max_output_bytes = 1 << 20;
     const Status s = render_status(
-        "{% set ns = namespace(l=[1]) %}{% for i in range(40) %}{% set ns.l = [ns.l, ns.l] %}{% endfor %}{{ ns.l|tojson }}",
+        "{% set ns = namespace(l=[1]) %}{% for i in range(40) %}{% set ns.l = [ns.l, ns.l] %}{% endfor %}{{ "
+        "ns.l|tojson }}",
         limits);
     ASSERT_FALSE(s.is_ok());
     EXPECT_EQ(s.code(), ErrorCode::out_of_memory);
@@ -130,17 +132,18 @@ TEST(JinjaSandbox, OnlyDataIsReachable) {
     EXPECT_EQ(r("{{ ''.__class__ is defined }} {{ range.__globals__ is defined }} {{ messages.__len__ is defined }}",
                 {{"messages", ordered_json::array()}}),
               "false false false");
-    EXPECT_EQ(r("{{ namespace.__init__ is defined }} {{ cycler is defined }} {{ lipsum is defined }} {{ self is defined }}"),
-              "false false false false");
-    EXPECT_EQ(r("{{ ''.__class__.__mro__[1] }}"),
-              "ERROR: line 1, column 24: cannot index a value of type undefined");
+    EXPECT_EQ(
+        r("{{ namespace.__init__ is defined }} {{ cycler is defined }} {{ lipsum is defined }} {{ self is defined }}"),
+        "false false false false");
+    EXPECT_EQ(r("{{ ''.__class__.__mro__[1] }}"), "ERROR: line 1, column 24: cannot index a value of type undefined");
     // Statements that would load other templates or run code are not part of the language.
     EXPECT_EQ(r("{% include 'x.j2' %}"), "ERROR: line 1, column 1: unknown statement 'include'");
     EXPECT_EQ(r("{% import 'os' as os %}"), "ERROR: line 1, column 1: unknown statement 'import'");
 }
 
 TEST(JinjaLimits, RenderIsRepeatableAndIndependent) {
-    auto tpl = Template::parse("{% set ns = namespace(n=0) %}{% for x in xs %}{% set ns.n = ns.n + x %}{% endfor %}{{ ns.n }}");
+    auto tpl = Template::parse(
+        "{% set ns = namespace(n=0) %}{% for x in xs %}{% set ns.n = ns.n + x %}{% endfor %}{{ ns.n }}");
     ASSERT_TRUE(tpl.is_ok());
     Object vars;
     auto xs = std::make_shared<Array>(Array{Value::integer(1), Value::integer(2)});

@@ -41,7 +41,8 @@ TEST(JinjaStatements, ForOverDictsAndUnpacking) {
 }
 
 TEST(JinjaStatements, LoopScopeDoesNotLeak) {
-    EXPECT_EQ(r("{% set x = 'outer' %}{% for i in [1] %}{% set x = 'inner' %}{{ x }}{% endfor %}{{ x }}"), "innerouter");
+    EXPECT_EQ(r("{% set x = 'outer' %}{% for i in [1] %}{% set x = 'inner' %}{{ x }}{% endfor %}{{ x }}"),
+              "innerouter");
     EXPECT_EQ(r("{% for i in [1, 2] %}{% if i == 2 %}{{ seen }}{% endif %}{% set seen = i %}{% endfor %}"), "1");
     EXPECT_EQ(r("{% for i in [1] %}{% endfor %}{{ i is defined }}"), "false");
 }
@@ -67,7 +68,8 @@ TEST(JinjaStatements, SetForms) {
     EXPECT_EQ(r("{% set a = 1 %}{% set b, c = 2, 3 %}{{ a + b + c }}"), "6");
     EXPECT_EQ(r("{% set block %}Hello {{ name }}!{% endset %}{{ block|upper }}", {{"name", "Ann"}}), "HELLO ANN!");
     EXPECT_EQ(r("{% set messages = messages[1:] %}{{ messages|length }}", {{"messages", {1, 2, 3}}}), "2");
-    EXPECT_EQ(r("{% set x = 1 %}{% set x.y = 2 %}"), "ERROR: line 1, column 24: can only assign attributes of a namespace() object");
+    EXPECT_EQ(r("{% set x = 1 %}{% set x.y = 2 %}"),
+              "ERROR: line 1, column 24: can only assign attributes of a namespace() object");
 }
 
 TEST(JinjaStatements, NamespacesCarryStateOutOfLoops) {
@@ -86,8 +88,9 @@ TEST(JinjaStatements, Macros) {
     EXPECT_EQ(r("{% macro greet(name, greeting='Hello') %}{{ greeting }}, {{ name }}!{% endmacro %}"
                 "{{ greet('Ann') }} {{ greet('Bob', greeting='Hi') }} {{ greet(greeting='Yo', name='Cy') }}"),
               "Hello, Ann! Hi, Bob! Yo, Cy!");
-    EXPECT_EQ(r("{% macro m(a) %}{{ a }}:{{ varargs|join(',') }}:{{ kwargs|tojson }}{% endmacro %}{{ m(1, 2, 3, k=4) }}"),
-              "1:2,3:{\"k\": 4}");
+    EXPECT_EQ(
+        r("{% macro m(a) %}{{ a }}:{{ varargs|join(',') }}:{{ kwargs|tojson }}{% endmacro %}{{ m(1, 2, 3, k=4) }}"),
+        "1:2,3:{\"k\": 4}");
     EXPECT_EQ(r("{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, 2) }}"),
               "ERROR: line 1, column 41: macro 'm' takes not more than 1 argument(s)");
     EXPECT_EQ(r("{% macro m(a) %}{{ a }}{% endmacro %}{{ m(b=1) }}"),
@@ -96,7 +99,8 @@ TEST(JinjaStatements, Macros) {
     // Defaults may refer to earlier parameters.
     EXPECT_EQ(r("{% macro m(a, b=a * 2) %}{{ b }}{% endmacro %}{{ m(4) }}"), "8");
     // Free variables resolve where the macro is called (the reference's dynamic scoping).
-    EXPECT_EQ(r("{% macro show() %}{{ item }}{% endmacro %}{% for item in ['p', 'q'] %}{{ show() }}{% endfor %}"), "pq");
+    EXPECT_EQ(r("{% macro show() %}{{ item }}{% endmacro %}{% for item in ['p', 'q'] %}{{ show() }}{% endfor %}"),
+              "pq");
 }
 
 TEST(JinjaStatements, RecursiveMacro) {

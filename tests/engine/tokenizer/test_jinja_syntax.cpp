@@ -64,8 +64,10 @@ TEST(JinjaSyntax, StringLiteralsAndEscapes) {
 }
 
 TEST(JinjaSyntax, NumbersAndSigns) {
-    EXPECT_EQ(r("{{ 42 }} {{ -7 }} {{ +3 }} {{ 1.5 }} {{ -2.25 }} {{ 10 - -1 }} {{ (1) - 1 }}"), "42 -7 3 1.5 -2.25 11 0");
-    EXPECT_EQ(r("{{ 99999999999999999999 }}"), "ERROR: line 1, column 4: integer literal '99999999999999999999' is out of range");
+    EXPECT_EQ(r("{{ 42 }} {{ -7 }} {{ +3 }} {{ 1.5 }} {{ -2.25 }} {{ 10 - -1 }} {{ (1) - 1 }}"),
+              "42 -7 3 1.5 -2.25 11 0");
+    EXPECT_EQ(r("{{ 99999999999999999999 }}"),
+              "ERROR: line 1, column 4: integer literal '99999999999999999999' is out of range");
 }
 
 TEST(JinjaSyntax, ListsDictsAndTuples) {
@@ -75,13 +77,15 @@ TEST(JinjaSyntax, ListsDictsAndTuples) {
 }
 
 TEST(JinjaSyntax, ErrorsNameLineAndColumn) {
-    EXPECT_EQ(r("line one\n{% if x %}\nno end"), "ERROR: line 2, column 1: 'if' block is never closed (no {% endif %})");
+    EXPECT_EQ(r("line one\n{% if x %}\nno end"),
+              "ERROR: line 2, column 1: 'if' block is never closed (no {% endif %})");
     EXPECT_EQ(r("ok\n  {{ 1 + }}"), "ERROR: line 2, column 10: unexpected '}}' in an expression");
     EXPECT_EQ(r("{% frobnicate %}"), "ERROR: line 1, column 1: unknown statement 'frobnicate'");
     EXPECT_EQ(r("{{ a b }}"), "ERROR: line 1, column 6: expected '}}', found 'b'");
     EXPECT_EQ(r("{{ x | }}"), "ERROR: line 1, column 8: expected a filter name, found '}}'");
     EXPECT_EQ(r("{% for 1 in x %}{% endfor %}"), "ERROR: line 1, column 8: loop variables must be names");
-    EXPECT_EQ(r("{% macro m(a=1, b) %}{% endmacro %}"), "ERROR: line 1, column 17: parameter without a default follows one with a default");
+    EXPECT_EQ(r("{% macro m(a=1, b) %}{% endmacro %}"),
+              "ERROR: line 1, column 17: parameter without a default follows one with a default");
     EXPECT_EQ(r("{{ x[] }}"), "ERROR: line 1, column 6: empty subscript '[]'");
     EXPECT_EQ(r("{{ f(a=1, 2) }}"), "ERROR: line 1, column 11: positional argument follows keyword argument");
     EXPECT_EQ(r("{{ @ }}"), "ERROR: line 1, column 4: unexpected character '@'");

@@ -62,12 +62,19 @@ for (const t of index) {
   });
 }
 
+// Small templates, one construct or edge case each, rendered over one conversation: a
+// failure in the reference must be a failure here too.
+const snippets = JSON.parse(readFileSync(join(here, "snippets.json"), "utf8"));
+const SNIPPET_CONVERSATION = "tool_calls";
+
 // --- conversations ---------------------------------------------------------------------
 const convDir = join(here, "conversations");
 const conversations = readdirSync(convDir)
   .filter((f) => f.endsWith(".json"))
   .sort()
   .map((f) => ({ name: f.replace(/\.json$/, ""), ...JSON.parse(readFileSync(join(convDir, f), "utf8")) }));
+
+snippets.forEach((source, i) => templates.push({ name: `snippet ${i + 1}`, source, bos_token: "<s>", eos_token: "</s>", snippet: true }));
 
 // --- render with the reference ---------------------------------------------------------
 function renderReference(compiled, t, messages, tools, add_generation_prompt, variables) {
@@ -114,6 +121,7 @@ for (const t of templates) {
     compileError = String(e?.message ?? e);
   }
   for (const c of conversations) {
+    if (t.snippet && c.name !== SNIPPET_CONVERSATION) continue;
     const id = `${t.name} x ${c.name}`;
     if (args.only && !id.includes(args.only)) continue;
     const add_generation_prompt = c.add_generation_prompt ?? true;
@@ -165,7 +173,8 @@ function showDifference(want, got) {
 let identical = 0;
 let bothFailed = 0;
 const differences = [];
-const successes = new Map(templates.map((t) => [t.name, 0]));
+const successes = new Map(templates.filter((t) => !t.snippet).map((t) => [t.name, 0]));
+let snippetsIdentical = 0;
 for (const c of cases) {
   const want = expected.get(c.id);
   const got = actual[c.id];
@@ -175,7 +184,8 @@ for (const c of cases) {
     console.log(`DIFF ${c.id}: no result from pagoda`);
   } else if (want.ok && got.ok && want.output === got.output) {
     ++identical;
-    successes.set(tplName, successes.get(tplName) + 1);
+    if (successes.has(tplName)) successes.set(tplName, successes.get(tplName) + 1);
+    else ++snippetsIdentical;
   } else if (!want.ok && !got.ok) {
     ++bothFailed;
     if (args.verbose) console.log(`both failed ${c.id}:\n    reference: ${want.error}\n    pagoda:    ${got.error}`);
@@ -188,12 +198,14 @@ for (const c of cases) {
   }
 }
 console.log(
-  `${cases.length} cases (${templates.length} templates x ${conversations.length} conversations): ` +
+  `${cases.length} cases (${successes.size} templates x ${conversations.length} conversations, ` +
+    `${snippets.length} snippets): ` +
     `${identical} rendered identically, ${bothFailed} failed in both, ${differences.length} differ`,
 );
 for (const [name, n] of successes) {
   console.log(`  ${name}: ${n} identical renders`);
 }
+console.log(`  snippets: ${snippetsIdentical} identical renders`);
 const silent = [...successes].filter(([, n]) => n === 0).map(([name]) => name);
 if (!args.only && silent.length > 0) {
   console.log(`FAIL: templates that rendered nothing in either implementation: ${silent.join(", ")}`);

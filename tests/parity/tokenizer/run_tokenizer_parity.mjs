@@ -3,7 +3,7 @@
 // a data file is missing).
 //
 //   node run_tokenizer_parity.mjs --case hf.llama3|hf.qwen3|gguf.llama_spm|gguf.llama3_bpe|gguf.qwen2_bpe
-//        --dump PATH --work-dir DIR --shared-dir DIR [--min-bytes N]
+//        --dump PATH --work-dir DIR --shared-dir DIR [--min-bytes N] [--seed N]
 import {execFileSync} from "node:child_process";
 import {createRequire} from "node:module";
 import fs from "node:fs";
@@ -15,12 +15,13 @@ import {makeCorpus} from "./corpus.mjs";
 const SKIP = 77;
 
 function parseArgs(argv) {
-    const args = {minBytes: 200 * 1024};
+    const args = {minBytes: 200 * 1024, seed: 20240601};
     for (let i = 2; i < argv.length; i += 2) {
         const key = argv[i].replace(/^--/, "").replace(/-([a-z])/g, (_, c) => c.toUpperCase());
         args[key] = argv[i + 1];
     }
     args.minBytes = Number(args.minBytes);
+    args.seed = Number(args.seed);
     return args;
 }
 
@@ -29,9 +30,11 @@ function peersDir() {
     return process.env.PAGODA_PEERS_DIR || path.resolve(here, "../../peers");
 }
 
+// require.resolve picks a package's CommonJS entry; its exports then sit on `default`.
 async function importPeer(name) {
     const require = createRequire(path.join(peersDir(), "package.json"));
-    return import(pathToFileURL(require.resolve(name)).href);
+    const mod = await import(pathToFileURL(require.resolve(name)).href);
+    return mod.default && typeof mod.default === "object" ? {...mod.default, ...mod} : mod;
 }
 
 function lenmlModel(name) {
@@ -49,7 +52,7 @@ function runDump(dump, args) {
 
 function pagodaEncode(args, workDir, texts, flags) {
     const input = path.join(workDir, `${args.case}.texts.json`);
-    const output = path.join(workDir, `${args.case}.pagoda${flags.join("")}.json`);
+    const output = path.join(workDir, `${args.case}.pagoda.json`);
     fs.writeFileSync(input, JSON.stringify(texts));
     runDump(args.dump, ["encode", ...flags, "--input", input, "--output", output]);
     return JSON.parse(fs.readFileSync(output, "utf8"));
@@ -105,7 +108,7 @@ async function runHf(args, workDir, name) {
     const ref = new Tokenizer(tokenizerJson, configJson);
     const nfc = tokenizerJson.normalizer?.type === "NFC";
 
-    const texts = makeCorpus(20240601, args.minBytes);
+    const texts = makeCorpus(args.seed, args.minBytes);
     const pagoda = pagodaEncode({...args, case: args.case}, workDir, texts, ["--tokenizer", jsonPath, "--add-special", "--parse-special"]);
     summary(texts, pagoda);
     const refIds = texts.map((t) => ref.encode(t).ids);
@@ -127,7 +130,7 @@ async function loadLlamaModel(modelPath) {
 
 async function runGguf(args, workDir, modelPath, parseSpecialRuns, roundTrip) {
     const model = await loadLlamaModel(modelPath);
-    const texts = makeCorpus(20240601, args.minBytes);
+    const texts = makeCorpus(args.seed, args.minBytes);
     let failures = 0;
     for (const parseSpecial of parseSpecialRuns) {
         console.log(`-- parse_special = ${parseSpecial}`);

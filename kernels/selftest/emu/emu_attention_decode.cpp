@@ -1,0 +1,5 @@
+// attention_decode.cu compiled as host C++ against the CUDA emulator (see cuda_emulator.h).
+#include "emu_prelude.h"
+// clang-format off
+#include "attention_decode.cu"
+// clang-format on

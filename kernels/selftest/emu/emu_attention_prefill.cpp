@@ -1,0 +1,5 @@
+// attention_prefill.cu compiled as host C++ against the CUDA emulator (see cuda_emulator.h).
+#include "emu_prelude.h"
+// clang-format off
+#include "attention_prefill.cu"
+// clang-format on

@@ -1,0 +1,5 @@
+// mmvq.cu compiled as host C++ against the CUDA emulator (see cuda_emulator.h).
+#include "emu_prelude.h"
+// clang-format off
+#include "mmvq.cu"
+// clang-format on

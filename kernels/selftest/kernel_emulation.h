@@ -1,0 +1,23 @@
+// The CUDA kernels run on the host CUDA emulator (cuda_emulator.h) against the CPU
+// backend: the kernels' indexing, synchronization and math, checked without a GPU.
+// What it cannot check: real concurrency between blocks, memory-model subtleties,
+// cuBLAS, and the host-side CudaBackend (stream, copies), which need the device.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "parity_util.h"
+
+namespace pagoda::gpu_parity {
+
+struct EmulationCase {
+    std::string name;
+    bool quick = false;
+    std::function<CaseResult()> run;
+};
+
+const std::vector<EmulationCase>& emulation_cases();
+
+}  // namespace pagoda::gpu_parity

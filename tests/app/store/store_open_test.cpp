@@ -1,0 +1,222 @@
+// Opening the store: the XDG default path, connection settings, and refusing files that must
+// not be touched (newer schema, not a database, damaged, another program's) without changing
+// a single byte of them.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "store/database_file.h"
+#include "store/schema.h"
+#include "store_test_util.h"
+
+namespace pagoda::store {
+namespace {
+
+using test::RawDb;
+using test::TempDir;
+
+// Sets an environment variable for the scope of a test, then restores it.
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        if (value) {
+            setenv(name, value, 1);
+        } else {
+            unsetenv(name);
+        }
+    }
+    ~ScopedEnv() {
+        if (old_) {
+            setenv(name_, old_->c_str(), 1);
+        } else {
+            unsetenv(name_);
+        }
+    }
+
+private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+TEST(StoreOpen, DefaultPathFollowsXdgDataHome) {
+    TempDir dir;
+    ScopedEnv xdg("XDG_DATA_HOME", dir.path().c_str());
+    Result<std::filesystem::path> path = default_database_path();
+    ASSERT_TRUE(path.is_ok()) << path.status().to_string();
+    EXPECT_EQ(*path, dir.path() / "pagoda" / "pagoda.db");
+
+    // Store::open with no path uses it, creating the directory.
+    Result<std::unique_ptr<Store>> store = Store::open({});
+    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+    EXPECT_EQ((*store)->path(), dir.path() / "pagoda" / "pagoda.db");
+    store->reset();
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / "pagoda" / "pagoda.db"));
+}
+
+TEST(StoreOpen, DefaultPathFallsBackToHomeWhenXdgIsUnsetOrRelative) {
+    TempDir dir;
+    ScopedEnv home("HOME", dir.path().c_str());
+    {
+        ScopedEnv xdg("XDG_DATA_HOME", nullptr);
+        Result<std::filesystem::path> path = default_database_path();
+        ASSERT_TRUE(path.is_ok());
+        EXPECT_EQ(*path, dir.path() / ".local" / "share" / "pagoda" / "pagoda.db");
+    }
+    {
+        // The XDG spec says relative paths are invalid and must be ignored.
+        ScopedEnv xdg("XDG_DATA_HOME", "relative/dir");
+        Result<std::filesystem::path> path = default_database_path();
+        ASSERT_TRUE(path.is_ok());
+        EXPECT_EQ(*path, dir.path() / ".local" / "share" / "pagoda" / "pagoda.db");
+    }
+}
+
+TEST(StoreOpen, NewDatabaseUsesWalForeignKeysNormalSyncAndLatestSchema) {
+    TempDir dir;
+    DatabaseOptions options;
+    options.path = dir / "sub" / "dir" / "store.db";  // missing directories are created
+    Result<SqliteDb> db = open_store_database(options);
+    ASSERT_TRUE(db.is_ok()) << db.status().to_string();
+    EXPECT_EQ(*db->query_text("PRAGMA journal_mode"), "wal");
+    EXPECT_EQ(*db->query_int64("PRAGMA foreign_keys"), 1);
+    EXPECT_EQ(*db->query_int64("PRAGMA synchronous"), 1);  // NORMAL
+    EXPECT_EQ(*db->query_int64("PRAGMA user_version"), latest_schema_version());
+    EXPECT_EQ(*db->query_int64("PRAGMA application_id"), kApplicationId);
+}
+
+TEST(StoreOpen, ReopeningKeepsData) {
+    TempDir dir;
+    int64_t session_id = 0;
+    {
+        auto store = test::open_store(dir / "a.db");
+        ASSERT_TRUE(store);
+        session_id = test::get_ok(store->create_session({.title = "kept"}));
+    }
+    auto store = test::open_store(dir / "a.db");
+    ASSERT_TRUE(store);
+    Result<Session> session = store->get_session(session_id).get();
+    ASSERT_TRUE(session.is_ok());
+    EXPECT_EQ(session->title, "kept");
+}
+
+// Opens `path` expecting a refusal with `code`; checks the file and directory are unchanged.
+void expect_refused_untouched(const std::filesystem::path& path, ErrorCode code, const std::string& reason) {
+    const std::string before = test::read_bytes(path);
+    const std::vector<std::string> files_before = test::list_dir(path.parent_path());
+    for (int attempt = 0; attempt < 2; ++attempt) {  // refusing twice changes nothing either
+        StoreOptions options;
+        options.path = path;
+        Result<std::unique_ptr<Store>> store = Store::open(options);
+        ASSERT_FALSE(store.is_ok()) << "opened a file that should be refused";
+        EXPECT_EQ(store.status().code(), code) << store.status().to_string();
+        const std::string& message = store.status().message();
+        EXPECT_NE(message.find(path.string()), std::string::npos) << message;  // names the file
+        EXPECT_NE(message.find(reason), std::string::npos) << message;
+        EXPECT_NE(message.find("did not modify"), std::string::npos) << message;
+    }
+    EXPECT_EQ(test::read_bytes(path), before) << "the refused file was modified";
+    EXPECT_EQ(test::list_dir(path.parent_path()), files_before) << "files appeared beside the refused database";
+}
+
+TEST(StoreOpen, RefusesNewerSchemaAndLeavesFileUntouched) {
+    TempDir dir;
+    const auto path = dir / "newer.db";
+    {
+        auto store = test::open_store(path);
+        ASSERT_TRUE(store);
+        (void)test::get_ok(store->create_session({.title = "from the future"}));
+    }
+    {
+        // A future Pagoda with schema version latest+7, back in rollback-journal mode.
+        RawDb raw(path);
+        raw.exec("PRAGMA journal_mode = DELETE; PRAGMA user_version = " +
+                 std::to_string(latest_schema_version() + 7) + "; CREATE TABLE future_things (x);");
+    }
+    expect_refused_untouched(path, ErrorCode::unsupported, "newer version of Pagoda");
+}
+
+TEST(StoreOpen, RefusesNewerSchemaInWalModeWithoutTouchingIt) {
+    TempDir dir;
+    const auto path = dir / "newer-wal.db";
+    {
+        RawDb raw(path);
+        raw.exec("PRAGMA journal_mode = WAL; PRAGMA application_id = " + std::to_string(kApplicationId) +
+                 "; PRAGMA user_version = 1000; CREATE TABLE t (x); INSERT INTO t VALUES (1);");
+    }
+    ASSERT_FALSE(std::filesystem::exists(dir / "newer-wal.db-wal"));  // checkpointed on close
+    expect_refused_untouched(path, ErrorCode::unsupported, "schema version 1000");
+}
+
+TEST(StoreOpen, RefusesAFileThatIsNotADatabase) {
+    TempDir dir;
+    const auto path = dir / "notes.db";
+    test::write_bytes(path, std::string("these are my precious notes, not a database\n") + std::string(300, 'x'));
+    expect_refused_untouched(path, ErrorCode::invalid_format, "not a SQLite database");
+}
+
+TEST(StoreOpen, RefusesAShortFileWithoutHeader) {
+    TempDir dir;
+    const auto path = dir / "short.db";
+    test::write_bytes(path, "SQLite format 3");  // 15 bytes: a truncated header
+    expect_refused_untouched(path, ErrorCode::invalid_format, "not a SQLite database");
+}
+
+TEST(StoreOpen, RefusesADamagedDatabaseAndLeavesItUntouched) {
+    TempDir dir;
+    const auto path = dir / "damaged.db";
+    {
+        auto store = test::open_store(path);
+        ASSERT_TRUE(store);
+        int64_t s = test::get_ok(store->create_session({.title = "precious"}));
+        for (int i = 0; i < 200; ++i) {
+            (void)test::get_ok(store->add_message({.session_id = s, .content = "message " + std::to_string(i)}));
+        }
+    }
+    ASSERT_FALSE(std::filesystem::exists(dir / "damaged.db-wal"));  // everything is in the main file
+    std::string bytes = test::read_bytes(path);
+    const size_t page_size = 4096;
+    ASSERT_GT(bytes.size(), 4 * page_size);
+    // Scribble over the b-tree pages after page 1 (the header page stays valid, so SQLite opens
+    // the file and only the integrity check can tell).
+    for (size_t i = page_size; i < bytes.size(); i += 7) bytes[i] = static_cast<char>(0xA5 ^ (i & 0xff));
+    test::write_bytes(path, bytes);
+    expect_refused_untouched(path, ErrorCode::invalid_format, "");
+}
+
+TEST(StoreOpen, RefusesAnotherProgramsDatabase) {
+    TempDir dir;
+    {
+        RawDb raw(dir / "other.db");
+        raw.exec("CREATE TABLE contacts (name TEXT); INSERT INTO contacts VALUES ('Ada');");
+    }
+    expect_refused_untouched(dir / "other.db", ErrorCode::invalid_format, "another program");
+    {
+        RawDb raw(dir / "other-app-id.db");
+        raw.exec("PRAGMA application_id = 12345; PRAGMA user_version = 1;");
+    }
+    expect_refused_untouched(dir / "other-app-id.db", ErrorCode::invalid_format, "another program");
+}
+
+TEST(StoreOpen, EmptyFileBecomesANewStore) {
+    TempDir dir;
+    test::write_bytes(dir / "empty.db", "");
+    auto store = test::open_store(dir / "empty.db");
+    ASSERT_TRUE(store);
+    EXPECT_TRUE(test::get_ok(store->list_sessions()).empty());
+}
+
+TEST(StoreOpen, RefusesADirectory) {
+    TempDir dir;
+    std::filesystem::create_directory(dir / "a-dir.db");
+    StoreOptions options;
+    options.path = dir / "a-dir.db";
+    Result<std::unique_ptr<Store>> store = Store::open(options);
+    ASSERT_FALSE(store.is_ok());
+    EXPECT_NE(store.status().message().find("not a regular file"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pagoda::store
