@@ -141,6 +141,7 @@ std::string CudaBackend::name() const {
 // ---- memory -------------------------------------------------------------------------
 
 Result<Tensor> CudaBackend::load_weight(GgmlType type, int64_t rows, int64_t cols, const void* host_data) {
+    bind_device();
     const auto info = ggml_type_info(static_cast<uint32_t>(type));
     if (!info)
         return invalid_argument("load_weight: unknown tensor type " + std::to_string(static_cast<uint32_t>(type)));
@@ -201,6 +202,7 @@ Result<Tensor> CudaBackend::alloc_random_weight(GgmlType type, int64_t rows, int
 }
 
 void CudaBackend::release_weights() {
+    bind_device();
     cudaStreamSynchronize(stream_);
     for (void* p : weights_) cudaFree(p);
     weights_.clear();
@@ -208,6 +210,7 @@ void CudaBackend::release_weights() {
 }
 
 Result<Tensor> CudaBackend::alloc_activations(int64_t rows, int64_t cols) {
+    bind_device();
     if (rows < 0 || cols < 0) {
         return invalid_argument("alloc_activations: bad shape [" + std::to_string(rows) + ", " + std::to_string(cols) +
                                 "]");
@@ -222,9 +225,13 @@ Result<Tensor> CudaBackend::alloc_activations(int64_t rows, int64_t cols) {
     return Tensor{*p, GgmlType::F32, rows, cols};
 }
 
-void CudaBackend::reset_scratch() { arena_.reset(); }
+void CudaBackend::reset_scratch() {
+    bind_device();
+    arena_.reset();
+}
 
 Status CudaBackend::init_kv_cache(const KvCacheConfig& c) {
+    bind_device();
     if (kv_memory_) {
         cudaStreamSynchronize(stream_);
         cudaFree(kv_memory_);
@@ -276,6 +283,7 @@ Status CudaBackend::init_kv_cache(const KvCacheConfig& c) {
 }
 
 Status CudaBackend::read(const Tensor& src, float* dst) {
+    bind_device();
     if (src.type != GgmlType::F32) return invalid_argument("read: tensor is " + shape(src) + ", expected f32");
     if (src.rows < 0 || src.cols < 0) return invalid_argument("read: bad shape " + shape(src));
     if (src.n_elements() == 0) return Status::ok();
@@ -291,6 +299,7 @@ Status CudaBackend::read(const Tensor& src, float* dst) {
 }
 
 Status CudaBackend::write(Tensor& dst, const float* src) {
+    bind_device();
     if (dst.type != GgmlType::F32) return invalid_argument("write: tensor is " + shape(dst) + ", expected f32");
     if (dst.rows < 0 || dst.cols < 0) return invalid_argument("write: bad shape " + shape(dst));
     if (dst.n_elements() == 0) return Status::ok();
@@ -458,6 +467,7 @@ Status CudaBackend::upload_step(const StepInputs& in) {
 }
 
 Status CudaBackend::begin_step(const StepInputs& in) {
+    bind_device();
     step_.valid = false;
     Status status = validate_step(in);
     if (status.is_ok()) {

@@ -143,8 +143,8 @@ struct AttentionArgs {
 struct AttentionDecodeArgs {
     AttentionArgs attn;
     int32_t n_splits;
-    int32_t split_len;  // keys per split (multiple of 64)
-    float* partials;    // [n_tokens, n_heads, n_splits, head_dim + 2] when n_splits > 1
+    int32_t split_len;        // keys per split (multiple of 64)
+    float* partials;          // [n_tokens, n_heads, n_splits, head_dim + 2] when n_splits > 1
     int32_t first_token = 0;  // set by the launcher: grids cover at most 65535 tokens each
 };
 cudaError_t launch_attention_decode(const AttentionDecodeArgs& a, cudaStream_t stream);

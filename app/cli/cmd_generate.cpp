@@ -16,6 +16,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "args.h"
@@ -429,7 +430,19 @@ int run_generate(int argc, char** argv) {
         auto id = engine.submit(r, sinks.back());
         if (!id) return fail(id.status());
     }
-    for (auto& s : sinks) s->wait();
+    // Wait, sampling the KV pool while every sequence runs: allocated-but-empty slots.
+    int64_t kv_allocated = 0, kv_filled = 0;
+    for (;;) {
+        bool all = true;
+        for (auto& s : sinks) all = all && s->finished();
+        if (all) break;
+        const EngineStats st = engine.stats();
+        if (st.running == n_sequences && st.waiting == 0) {
+            kv_allocated += st.kv_slots_allocated;
+            kv_filled += st.kv_slots_filled;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     const double total_s = std::chrono::duration<double>(Clock::now() - start).count();
     if (args.has("--logits-out")) {
         if (Status s = write_logits(args.get("--logits-out"), sinks[0]->prompt_logits()); !s) return fail(s);
@@ -461,6 +474,9 @@ int run_generate(int argc, char** argv) {
                  n_sequences, static_cast<long long>(prompt_tokens), static_cast<long long>(st.prefix_cache_hits),
                  static_cast<long long>(generated), total_s, total_s > 0 ? generated / total_s : 0.0,
                  static_cast<long long>(st.preemptions));
+    if (kv_allocated > 0)
+        std::fprintf(stderr, "pagoda: KV slots allocated but unused while all sequences ran: %.1f%%\n",
+                     100.0 * static_cast<double>(kv_allocated - kv_filled) / static_cast<double>(kv_allocated));
     return 0;
 }
 

@@ -10,5 +10,6 @@ int run_info(int argc, char** argv);
 int run_quantize(int argc, char** argv);
 int run_bench(int argc, char** argv);
 int run_template(int argc, char** argv);
+int run_serve(int argc, char** argv);
 
 }  // namespace pagoda::cli

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -57,35 +58,59 @@ Result<fs::path> default_database_path() {
     return base / "pagoda" / "pagoda.db";
 }
 
-Status check_existing_database(const fs::path& path, bool verify_integrity) {
+namespace {
+
+enum class FileState { absent_or_empty, sqlite };
+
+// File-level checks that need no SQLite connection.
+Result<FileState> check_file(const fs::path& path) {
     std::error_code ec;
     fs::file_status st = fs::status(path, ec);
     if (ec && ec != std::errc::no_such_file_or_directory) {
         return io_error("cannot inspect " + path.string() + ": " + ec.message());
     }
-    if (!fs::exists(st)) return Status::ok();
+    if (!fs::exists(st)) return FileState::absent_or_empty;
     if (!fs::is_regular_file(st)) return invalid_argument(path.string() + " is not a regular file");
     uintmax_t size = fs::file_size(path, ec);
     if (ec) return io_error("cannot inspect " + path.string() + ": " + ec.message());
-    if (size == 0) return Status::ok();
+    if (size == 0) return FileState::absent_or_empty;
 
     char header[100] = {};
-    {
-        std::ifstream in(path, std::ios::binary);
-        if (!in) return io_error("cannot read " + path.string());
-        in.read(header, sizeof(header));
-        if (in.gcount() < static_cast<std::streamsize>(sizeof(header)) ||
-            std::memcmp(header, kSqliteMagic, sizeof(kSqliteMagic)) != 0) {
-            return invalid_format(path.string() + " is not a SQLite database (no SQLite header)" + untouched_note());
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return io_error("cannot read " + path.string());
+    in.read(header, sizeof(header));
+    if (in.gcount() < static_cast<std::streamsize>(sizeof(header)) ||
+        std::memcmp(header, kSqliteMagic, sizeof(kSqliteMagic)) != 0) {
+        return invalid_format(path.string() + " is not a SQLite database (no SQLite header)" + untouched_note());
+    }
+    return FileState::sqlite;
+}
+
+bool side_file_exists(const fs::path& path, const char* suffix) {
+    std::error_code ec;
+    return fs::exists(fs::path(path.string() + suffix), ec);
+}
+
+// "file:" URI for sqlite3_open_v2(SQLITE_OPEN_URI): every byte outside [A-Za-z0-9/._~-] escaped.
+std::string file_uri(const fs::path& path, const char* query) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string uri = "file:";
+    std::error_code ec;
+    fs::path absolute = fs::absolute(path, ec);
+    for (unsigned char c : (ec ? path : absolute).string()) {
+        if (std::isalnum(c) || c == '/' || c == '.' || c == '_' || c == '~' || c == '-') {
+            uri += static_cast<char>(c);
+        } else {
+            uri += '%';
+            uri += hex[c >> 4];
+            uri += hex[c & 15];
         }
     }
+    return uri + query;
+}
 
-    // Read-only: nothing below can write to the file, checkpoint a WAL into it, or roll a
-    // journal back.
-    Result<SqliteDb> opened = SqliteDb::open(path, SQLITE_OPEN_READONLY);
-    if (!opened) return refuse(path, opened.status());
-    SqliteDb& db = *opened;
-
+// Schema version, owner and integrity of an open database, before anything is written to it.
+Status check_contents(SqliteDb& db, const fs::path& path, bool verify_integrity) {
     Result<int> version = schema_version(db);
     if (!version) return refuse(path, version.status());
     const int latest = latest_schema_version();
@@ -115,10 +140,18 @@ Status check_existing_database(const fs::path& path, bool verify_integrity) {
             Result<bool> row = check->step();
             if (!row) return refuse(path, row.status());
             if (!*row) break;
-            std::string line = check->column_text(0);
-            if (line == "ok") continue;
-            if (!problems.empty()) problems += "; ";
-            problems += line;
+            // One row may hold several lines, under a "*** in database main ***" banner.
+            std::string text = check->column_text(0);
+            size_t start = 0;
+            while (start <= text.size()) {
+                size_t end = text.find('\n', start);
+                if (end == std::string::npos) end = text.size();
+                std::string line = text.substr(start, end - start);
+                start = end + 1;
+                if (line.empty() || line == "ok" || line.rfind("***", 0) == 0) continue;
+                if (!problems.empty()) problems += "; ";
+                problems += line;
+            }
         }
         if (!problems.empty()) {
             return invalid_format(path.string() + " is damaged (integrity check: " + problems + ")" + untouched_note() +
@@ -126,6 +159,24 @@ Status check_existing_database(const fs::path& path, bool verify_integrity) {
         }
     }
     return Status::ok();
+}
+
+}  // namespace
+
+Status check_existing_database(const fs::path& path, bool verify_integrity) {
+    Result<FileState> state = check_file(path);
+    if (!state) return state.status();
+    if (*state == FileState::absent_or_empty) return Status::ok();
+
+    // Read-only, so nothing here can write to the file, checkpoint a WAL into it or roll a
+    // journal back. Without a -wal file the main file holds everything, and immutable=1 also
+    // keeps SQLite from creating -wal/-shm files beside it (they would outlive a refusal).
+    const bool has_wal = side_file_exists(path, "-wal");
+    Result<SqliteDb> opened =
+        has_wal ? SqliteDb::open(path, SQLITE_OPEN_READONLY)
+                : SqliteDb::open(file_uri(path, "?immutable=1"), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+    if (!opened) return refuse(path, opened.status());
+    return check_contents(*opened, path, verify_integrity);
 }
 
 Result<SqliteDb> open_store_database(const DatabaseOptions& options) {
@@ -141,12 +192,21 @@ Result<SqliteDb> open_store_database(const DatabaseOptions& options) {
         if (ec) return io_error("cannot create " + path.parent_path().string() + ": " + ec.message());
     }
 
-    PAGODA_RETURN_IF_ERROR(check_existing_database(path, options.verify_integrity));
+    Result<FileState> state = check_file(path);
+    if (!state) return state.status();
+    // A rollback journal left by a crash (a store that could not use WAL) can only be rolled
+    // back by a read-write connection; that is SQLite's own recovery, so the checks run there,
+    // still before this code writes anything.
+    const bool hot_journal = *state == FileState::sqlite && side_file_exists(path, "-journal");
+    if (*state == FileState::sqlite && !hot_journal) {
+        PAGODA_RETURN_IF_ERROR(check_existing_database(path, options.verify_integrity));
+    }
 
     Result<SqliteDb> opened = SqliteDb::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     if (!opened) return opened.status();
     SqliteDb db = std::move(*opened);
     sqlite3_busy_timeout(db.handle(), static_cast<int>(options.busy_timeout.count()));
+    if (hot_journal) PAGODA_RETURN_IF_ERROR(check_contents(db, path, options.verify_integrity));
 
     // The checks above ran on another connection: look again before the first write, in case a
     // newer Pagoda upgraded the file in between.

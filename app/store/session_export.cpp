@@ -1,9 +1,8 @@
 #include "store/session_export.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "store/store_ops.h"
@@ -29,10 +28,14 @@ json json_or_string(const std::string& text) {
 
 const char* heading(Role role) {
     switch (role) {
-        case Role::system: return "System";
-        case Role::user: return "User";
-        case Role::assistant: return "Assistant";
-        case Role::tool: return "Tool";
+        case Role::system:
+            return "System";
+        case Role::user:
+            return "User";
+        case Role::assistant:
+            return "Assistant";
+        case Role::tool:
+            return "Tool";
     }
     return "User";
 }

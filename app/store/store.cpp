@@ -156,8 +156,8 @@ void Store::worker_main(std::promise<Status> opened) {
             }
         }
         // Buffered text goes first when it is due, and before any job so that the job sees it.
-        bool write_now = !buffered_.empty() && (stopping_ || !jobs_.empty() ||
-                                                 std::chrono::steady_clock::now() >= flush_deadline_);
+        bool write_now =
+            !buffered_.empty() && (stopping_ || !jobs_.empty() || std::chrono::steady_clock::now() >= flush_deadline_);
         std::map<int64_t, std::string> batch;
         if (write_now) {
             batch.swap(buffered_);
@@ -181,6 +181,124 @@ void Store::worker_main(std::promise<Status> opened) {
         // beyond the busy timeout): a few tries, then give up rather than hang the caller.
         if (!written && stopping_ && ++failed_while_stopping >= 3) break;
     }
+}
+
+// ---- typed shortcuts ----
+
+Store::Future<int64_t> Store::add_model(NewModel m) {
+    return submit([m](StoreOps& o) { return o.add_model(m); });
+}
+
+Store::Future<Model> Store::get_model(int64_t id) {
+    return submit([id](StoreOps& o) { return o.get_model(id); });
+}
+
+Store::Future<std::vector<Model>> Store::list_models() {
+    return submit([](StoreOps& o) { return o.list_models(); });
+}
+
+std::future<Status> Store::remove_model(int64_t id) {
+    return submit([id](StoreOps& o) { return o.remove_model(id); });
+}
+
+std::future<Status> Store::mark_model_used(int64_t id) {
+    return submit([id](StoreOps& o) { return o.mark_model_used(id); });
+}
+
+Store::Future<int64_t> Store::add_adapter(NewAdapter a) {
+    return submit([a](StoreOps& o) { return o.add_adapter(a); });
+}
+
+Store::Future<std::vector<Adapter>> Store::list_adapters() {
+    return submit([](StoreOps& o) { return o.list_adapters(); });
+}
+
+std::future<Status> Store::remove_adapter(int64_t id) {
+    return submit([id](StoreOps& o) { return o.remove_adapter(id); });
+}
+
+Store::Future<int64_t> Store::create_session(NewSession s) {
+    return submit([s](StoreOps& o) { return o.create_session(s); });
+}
+
+Store::Future<Session> Store::get_session(int64_t id) {
+    return submit([id](StoreOps& o) { return o.get_session(id); });
+}
+
+Store::Future<std::vector<Session>> Store::list_sessions() {
+    return submit([](StoreOps& o) { return o.list_sessions(); });
+}
+
+std::future<Status> Store::update_session(Session s) {
+    return submit([s](StoreOps& o) { return o.update_session(s); });
+}
+
+std::future<Status> Store::rename_session(int64_t id, std::string title) {
+    return submit([id, title](StoreOps& o) { return o.rename_session(id, title); });
+}
+
+std::future<Status> Store::delete_session(int64_t id) {
+    return submit([id](StoreOps& o) { return o.delete_session(id); });
+}
+
+Store::Future<std::vector<Session>> Store::search_sessions(std::string query) {
+    return submit([query](StoreOps& o) { return o.search_sessions(query); });
+}
+
+Store::Future<int64_t> Store::add_message(NewMessage m) {
+    return submit([m](StoreOps& o) { return o.add_message(m); });
+}
+
+Store::Future<Message> Store::get_message(int64_t id) {
+    return submit([id](StoreOps& o) { return o.get_message(id); });
+}
+
+Store::Future<int64_t> Store::edit_message(int64_t id, std::string content) {
+    return submit([id, content](StoreOps& o) { return o.edit_message(id, content); });
+}
+
+Store::Future<int64_t> Store::regenerate_message(int64_t id) {
+    return submit([id](StoreOps& o) { return o.regenerate_message(id); });
+}
+
+Store::Future<std::vector<Message>> Store::active_path(int64_t session_id) {
+    return submit([session_id](StoreOps& o) { return o.active_path(session_id); });
+}
+
+Store::Future<std::vector<Message>> Store::siblings(int64_t id) {
+    return submit([id](StoreOps& o) { return o.siblings(id); });
+}
+
+Store::Future<std::vector<Message>> Store::all_messages(int64_t session_id) {
+    return submit([session_id](StoreOps& o) { return o.all_messages(session_id); });
+}
+
+std::future<Status> Store::select_branch(int64_t id) {
+    return submit([id](StoreOps& o) { return o.select_branch(id); });
+}
+
+Store::Future<std::optional<std::string>> Store::get_setting(std::string key) {
+    return submit([key](StoreOps& o) { return o.get_setting(key); });
+}
+
+std::future<Status> Store::set_setting(std::string key, std::string value) {
+    return submit([key, value](StoreOps& o) { return o.set_setting(key, value); });
+}
+
+Store::Future<std::optional<std::string>> Store::get_session_setting(int64_t session_id, std::string key) {
+    return submit([session_id, key](StoreOps& o) { return o.get_session_setting(session_id, key); });
+}
+
+std::future<Status> Store::set_session_setting(int64_t session_id, std::string key, std::string value) {
+    return submit([=](StoreOps& o) { return o.set_session_setting(session_id, key, value); });
+}
+
+Store::Future<std::string> Store::export_markdown(int64_t session_id) {
+    return submit([session_id](StoreOps& o) { return o.export_markdown(session_id); });
+}
+
+Store::Future<std::string> Store::export_json(int64_t session_id) {
+    return submit([session_id](StoreOps& o) { return o.export_json(session_id); });
 }
 
 }  // namespace pagoda::store

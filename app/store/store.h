@@ -85,66 +85,40 @@ public:
     template <typename T>
     using Future = std::future<Result<T>>;
 
-    Future<int64_t> add_model(NewModel m) { return submit([m](StoreOps& o) { return o.add_model(m); }); }
-    Future<Model> get_model(int64_t id) { return submit([id](StoreOps& o) { return o.get_model(id); }); }
-    Future<std::vector<Model>> list_models() { return submit([](StoreOps& o) { return o.list_models(); }); }
-    std::future<Status> remove_model(int64_t id) { return submit([id](StoreOps& o) { return o.remove_model(id); }); }
-    std::future<Status> mark_model_used(int64_t id) {
-        return submit([id](StoreOps& o) { return o.mark_model_used(id); });
-    }
+    Future<int64_t> add_model(NewModel m);
+    Future<Model> get_model(int64_t id);
+    Future<std::vector<Model>> list_models();
+    std::future<Status> remove_model(int64_t id);
+    std::future<Status> mark_model_used(int64_t id);
 
-    Future<int64_t> add_adapter(NewAdapter a) { return submit([a](StoreOps& o) { return o.add_adapter(a); }); }
-    Future<std::vector<Adapter>> list_adapters() { return submit([](StoreOps& o) { return o.list_adapters(); }); }
-    std::future<Status> remove_adapter(int64_t id) { return submit([id](StoreOps& o) { return o.remove_adapter(id); }); }
+    Future<int64_t> add_adapter(NewAdapter a);
+    Future<std::vector<Adapter>> list_adapters();
+    std::future<Status> remove_adapter(int64_t id);
 
-    Future<int64_t> create_session(NewSession s) { return submit([s](StoreOps& o) { return o.create_session(s); }); }
-    Future<Session> get_session(int64_t id) { return submit([id](StoreOps& o) { return o.get_session(id); }); }
-    Future<std::vector<Session>> list_sessions() { return submit([](StoreOps& o) { return o.list_sessions(); }); }
-    std::future<Status> update_session(Session s) { return submit([s](StoreOps& o) { return o.update_session(s); }); }
-    std::future<Status> rename_session(int64_t id, std::string title) {
-        return submit([id, title](StoreOps& o) { return o.rename_session(id, title); });
-    }
-    std::future<Status> delete_session(int64_t id) { return submit([id](StoreOps& o) { return o.delete_session(id); }); }
-    Future<std::vector<Session>> search_sessions(std::string query) {
-        return submit([query](StoreOps& o) { return o.search_sessions(query); });
-    }
+    Future<int64_t> create_session(NewSession s);
+    Future<Session> get_session(int64_t id);
+    Future<std::vector<Session>> list_sessions();
+    std::future<Status> update_session(Session s);
+    std::future<Status> rename_session(int64_t id, std::string title);
+    std::future<Status> delete_session(int64_t id);
+    Future<std::vector<Session>> search_sessions(std::string query);
 
-    Future<int64_t> add_message(NewMessage m) { return submit([m](StoreOps& o) { return o.add_message(m); }); }
-    Future<Message> get_message(int64_t id) { return submit([id](StoreOps& o) { return o.get_message(id); }); }
-    Future<int64_t> edit_message(int64_t id, std::string content) {
-        return submit([id, content](StoreOps& o) { return o.edit_message(id, content); });
-    }
-    Future<int64_t> regenerate_message(int64_t id) {
-        return submit([id](StoreOps& o) { return o.regenerate_message(id); });
-    }
-    Future<std::vector<Message>> active_path(int64_t session_id) {
-        return submit([session_id](StoreOps& o) { return o.active_path(session_id); });
-    }
-    Future<std::vector<Message>> siblings(int64_t id) { return submit([id](StoreOps& o) { return o.siblings(id); }); }
-    Future<std::vector<Message>> all_messages(int64_t session_id) {
-        return submit([session_id](StoreOps& o) { return o.all_messages(session_id); });
-    }
-    std::future<Status> select_branch(int64_t id) { return submit([id](StoreOps& o) { return o.select_branch(id); }); }
+    Future<int64_t> add_message(NewMessage m);
+    Future<Message> get_message(int64_t id);
+    Future<int64_t> edit_message(int64_t id, std::string content);
+    Future<int64_t> regenerate_message(int64_t id);
+    Future<std::vector<Message>> active_path(int64_t session_id);
+    Future<std::vector<Message>> siblings(int64_t id);
+    Future<std::vector<Message>> all_messages(int64_t session_id);
+    std::future<Status> select_branch(int64_t id);
 
-    Future<std::optional<std::string>> get_setting(std::string key) {
-        return submit([key](StoreOps& o) { return o.get_setting(key); });
-    }
-    std::future<Status> set_setting(std::string key, std::string value) {
-        return submit([key, value](StoreOps& o) { return o.set_setting(key, value); });
-    }
-    Future<std::optional<std::string>> get_session_setting(int64_t session_id, std::string key) {
-        return submit([session_id, key](StoreOps& o) { return o.get_session_setting(session_id, key); });
-    }
-    std::future<Status> set_session_setting(int64_t session_id, std::string key, std::string value) {
-        return submit([=](StoreOps& o) { return o.set_session_setting(session_id, key, value); });
-    }
+    Future<std::optional<std::string>> get_setting(std::string key);
+    std::future<Status> set_setting(std::string key, std::string value);
+    Future<std::optional<std::string>> get_session_setting(int64_t session_id, std::string key);
+    std::future<Status> set_session_setting(int64_t session_id, std::string key, std::string value);
 
-    Future<std::string> export_markdown(int64_t session_id) {
-        return submit([session_id](StoreOps& o) { return o.export_markdown(session_id); });
-    }
-    Future<std::string> export_json(int64_t session_id) {
-        return submit([session_id](StoreOps& o) { return o.export_json(session_id); });
-    }
+    Future<std::string> export_markdown(int64_t session_id);
+    Future<std::string> export_json(int64_t session_id);
 
 private:
     using Job = std::function<void(StoreOps&)>;

@@ -93,6 +93,8 @@ public:
 
 private:
     Status touch_session(int64_t session_id, std::optional<int64_t> active_leaf);
+    // The session's active leaf; when unset or dangling, its newest message; none when empty.
+    Result<std::optional<int64_t>> active_leaf(int64_t session_id);
     Result<std::vector<Message>> query_messages(std::string_view sql, int64_t param);
 
     SqliteDb& db_;

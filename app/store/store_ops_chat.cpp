@@ -1,7 +1,6 @@
 // StoreOps: chat sessions, messages and their branches.
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <unordered_set>
 
 #include "store/sqlite_db.h"
@@ -93,10 +92,14 @@ Result<std::optional<int64_t>> optional_int(SqliteDb& db, std::string_view sql, 
 
 const char* role_name(Role role) {
     switch (role) {
-        case Role::system: return "system";
-        case Role::user: return "user";
-        case Role::assistant: return "assistant";
-        case Role::tool: return "tool";
+        case Role::system:
+            return "system";
+        case Role::user:
+            return "user";
+        case Role::assistant:
+            return "assistant";
+        case Role::tool:
+            return "tool";
     }
     return "user";
 }
@@ -192,19 +195,20 @@ Result<std::vector<Session>> StoreOps::search_sessions(std::string_view query) {
         pattern += c;
     }
     pattern += '%';
-    Result<Statement> stmt = db_.prepare(
-        std::string(kSessionColumns) +
-        "WHERE s.title LIKE ?1 ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m WHERE m.session_id = s.id "
-        "AND m.content LIKE ?1 ESCAPE '\\') " + kSessionOrder);
+    Result<Statement> stmt =
+        db_.prepare(std::string(kSessionColumns) +
+                    "WHERE s.title LIKE ?1 ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m WHERE m.session_id = s.id "
+                    "AND m.content LIKE ?1 ESCAPE '\\') " +
+                    kSessionOrder);
     if (!stmt) return stmt.status();
     stmt->bind(1, pattern);
     return collect_sessions(std::move(*stmt));
 }
 
 Status StoreOps::touch_session(int64_t session_id, std::optional<int64_t> active_leaf) {
-    Result<Statement> stmt = db_.prepare(
-        active_leaf ? "UPDATE sessions SET updated_at = ?2, active_leaf_id = ?3 WHERE id = ?1"
-                    : "UPDATE sessions SET updated_at = ?2 WHERE id = ?1");
+    Result<Statement> stmt =
+        db_.prepare(active_leaf ? "UPDATE sessions SET updated_at = ?2, active_leaf_id = ?3 WHERE id = ?1"
+                                : "UPDATE sessions SET updated_at = ?2 WHERE id = ?1");
     if (!stmt) return stmt.status();
     stmt->bind(1, session_id).bind(2, now_ms());
     if (active_leaf) stmt->bind(3, *active_leaf);
@@ -250,9 +254,9 @@ Result<int64_t> StoreOps::add_message(const NewMessage& message) {
         }
         parent = p->id;
     } else {
-        Result<std::vector<Message>> path = active_path(message.session_id);
-        if (!path) return path.status();
-        if (!path->empty()) parent = path->back().id;
+        Result<std::optional<int64_t>> leaf = active_leaf(message.session_id);
+        if (!leaf) return leaf.status();
+        parent = *leaf;
     }
 
     Result<Statement> stmt = db_.prepare(
@@ -325,7 +329,7 @@ Result<int64_t> StoreOps::regenerate_message(int64_t id) {
     return add_message(reply);
 }
 
-Result<std::vector<Message>> StoreOps::active_path(int64_t session_id) {
+Result<std::optional<int64_t>> StoreOps::active_leaf(int64_t session_id) {
     Result<Session> session = get_session(session_id);
     if (!session) return session.status();
     std::optional<int64_t> leaf;
@@ -344,7 +348,13 @@ Result<std::vector<Message>> StoreOps::active_path(int64_t session_id) {
         if (!newest) return newest.status();
         leaf = *newest;
     }
-    if (!leaf) return std::vector<Message>();
+    return leaf;
+}
+
+Result<std::vector<Message>> StoreOps::active_path(int64_t session_id) {
+    Result<std::optional<int64_t>> leaf = active_leaf(session_id);
+    if (!leaf) return leaf.status();
+    if (!*leaf) return std::vector<Message>();
     // Leaf first, up the parent links. A path cannot be longer than the session has messages,
     // which bounds the walk even on a cycle.
     Result<Statement> stmt = db_.prepare(
@@ -353,7 +363,7 @@ Result<std::vector<Message>> StoreOps::active_path(int64_t session_id) {
         "path.depth < (SELECT count(*) FROM messages WHERE session_id = ?2)) " +
         std::string(kMessageColumns) + "JOIN path ON m.id = path.id ORDER BY path.depth");
     if (!stmt) return stmt.status();
-    stmt->bind(1, *leaf).bind(2, session_id);
+    stmt->bind(1, **leaf).bind(2, session_id);
     std::vector<Message> path;
     std::unordered_set<int64_t> seen;
     while (true) {
@@ -372,10 +382,12 @@ Result<std::vector<Message>> StoreOps::siblings(int64_t id) {
     Result<Message> message = get_message(id);
     if (!message) return message.status();
     if (message->parent_id) {
-        return query_messages(std::string(kMessageColumns) + "WHERE m.parent_id = ?1 ORDER BY m.id", *message->parent_id);
+        return query_messages(std::string(kMessageColumns) + "WHERE m.parent_id = ?1 ORDER BY m.id",
+                              *message->parent_id);
     }
-    return query_messages(std::string(kMessageColumns) + "WHERE m.session_id = ?1 AND m.parent_id IS NULL ORDER BY m.id",
-                          message->session_id);
+    return query_messages(
+        std::string(kMessageColumns) + "WHERE m.session_id = ?1 AND m.parent_id IS NULL ORDER BY m.id",
+        message->session_id);
 }
 
 Result<std::vector<Message>> StoreOps::all_messages(int64_t session_id) {
@@ -390,7 +402,8 @@ Status StoreOps::select_branch(int64_t id) {
     int64_t leaf = id;
     std::unordered_set<int64_t> seen{id};
     while (true) {
-        Result<std::optional<int64_t>> child = optional_int(db_, "SELECT max(id) FROM messages WHERE parent_id = ?1", leaf);
+        Result<std::optional<int64_t>> child =
+            optional_int(db_, "SELECT max(id) FROM messages WHERE parent_id = ?1", leaf);
         if (!child) return child.status();
         if (!*child || !seen.insert(**child).second) break;
         leaf = **child;

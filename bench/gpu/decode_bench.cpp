@@ -13,7 +13,8 @@
 // once + the K and V of each sequence's context.
 //
 //   pagoda-gpu-bench [--type q4_0|f16|q8_0|q4_k|q6_k] [--batch N] [--ctx N] [--tokens N]
-//                    [--layers N] [--json PATH]
+//                    [--layers N] [--json PATH] [--small] [--cpu]
+// --small: a tiny model shape; --cpu: the CPU backend (checks this program without a GPU).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -24,9 +25,11 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/cpu/create_cpu_backend.h"
 #include "create_cuda_backend.h"
 #include "cuda_bench_support.h"
 #include "model/ggml_type.h"
+#include "model/quant/quant.h"
 
 namespace pagoda {
 namespace {
@@ -56,23 +59,45 @@ struct Weights {
 
 uint64_t tensor_bytes(const Tensor& t) { return ggml_row_bytes(t.type, t.cols).value_or(0) * t.rows; }
 
+// --cpu (a check of this program on machines without a GPU): host weights for the CPU
+// backend, which aliases them, so they live here.
+bool g_cpu_mode = false;
+std::vector<std::vector<uint8_t>> g_host_weights;
+
+Result<Tensor> random_weight(Backend& b, GgmlType type, int64_t rows, int64_t cols, uint64_t seed, float scale) {
+    if (!g_cpu_mode) return cuda_random_weight(b, type, rows, cols, seed, scale);
+    const uint64_t row_bytes = ggml_row_bytes(type, cols).value_or(0);
+    std::vector<float> row(static_cast<size_t>(cols));
+    std::vector<uint8_t> data(static_cast<size_t>(row_bytes * rows));
+    uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (int64_t r = 0; r < rows; ++r) {
+        for (float& v : row) {
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            v = (static_cast<float>(state >> 40) / 8388608.0f - 1.0f) * scale;
+        }
+        PAGODA_RETURN_IF_ERROR(quantize_row(type, row.data(), data.data() + r * row_bytes, cols));
+    }
+    g_host_weights.push_back(std::move(data));
+    return b.load_weight(type, rows, cols, g_host_weights.back().data());
+}
+
 Result<Weights> make_weights(Backend& b, const Shape& s, GgmlType type) {
     Weights w;
     uint64_t seed = 1;
     auto mat = [&](int64_t rows, int64_t cols, Tensor& t) -> Status {
-        auto r = cuda_random_weight(b, type, rows, cols, seed++, 1.0f / std::sqrt(static_cast<float>(cols)));
+        auto r = random_weight(b, type, rows, cols, seed++, 1.0f / std::sqrt(static_cast<float>(cols)));
         if (!r.is_ok()) return r.status();
         t = *r;
         w.matmul_bytes += tensor_bytes(t);
         return Status::ok();
     };
     auto norm = [&](int64_t n, Tensor& t) -> Status {
-        auto r = cuda_random_weight(b, GgmlType::F32, 1, n, seed++, 1.0f);
+        auto r = random_weight(b, GgmlType::F32, 1, n, seed++, 1.0f);
         if (!r.is_ok()) return r.status();
         t = *r;
         return Status::ok();
     };
-    auto e = cuda_random_weight(b, type, s.vocab, s.dim, seed++, 1.0f);
+    auto e = random_weight(b, type, s.vocab, s.dim, seed++, 1.0f);
     if (!e.is_ok()) return e.status();
     w.embd = *e;
     w.layers.resize(static_cast<size_t>(s.n_layers));
@@ -191,22 +216,33 @@ int run(int argc, char** argv) {
     std::string json_path;
     for (int i = 1; i < argc; ++i) {
         auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : ""; };
-        if (!std::strcmp(argv[i], "--type"))
+        const char* arg = argv[i];
+        if (!std::strcmp(arg, "--type")) {
             type_name = next();
-        else if (!std::strcmp(argv[i], "--batch"))
+        } else if (!std::strcmp(arg, "--batch")) {
             batch = std::atoi(next());
-        else if (!std::strcmp(argv[i], "--ctx"))
+        } else if (!std::strcmp(arg, "--ctx")) {
             ctx = std::atoi(next());
-        else if (!std::strcmp(argv[i], "--tokens"))
+        } else if (!std::strcmp(arg, "--tokens")) {
             n_decode = std::atoi(next());
-        else if (!std::strcmp(argv[i], "--layers"))
+        } else if (!std::strcmp(arg, "--layers")) {
             shape.n_layers = std::atoi(next());
-        else if (!std::strcmp(argv[i], "--json"))
+        } else if (!std::strcmp(arg, "--json")) {
             json_path = next();
-        else {
+        } else if (!std::strcmp(arg, "--cpu")) {
+            g_cpu_mode = true;
+        } else if (!std::strcmp(arg, "--small")) {
+            shape.dim = 256;
+            shape.n_layers = 2;
+            shape.n_heads = 4;
+            shape.n_kv_heads = 2;
+            shape.head_dim = 64;
+            shape.ffn = 512;
+            shape.vocab = 1000;
+        } else {
             std::fprintf(stderr,
                          "usage: pagoda-gpu-bench [--type q4_0|f16|q8_0|q4_k|q6_k] [--batch N] [--ctx N] "
-                         "[--tokens N] [--layers N] [--json PATH]\n");
+                         "[--tokens N] [--layers N] [--json PATH] [--small] [--cpu]\n");
             return 64;
         }
     }
@@ -216,18 +252,23 @@ int run(int argc, char** argv) {
         return 64;
     }
 
-    auto created = create_cuda_backend(0);
-    if (!created.is_ok()) {
-        std::printf("SKIP bench: no CUDA device: %s\n", created.status().message().c_str());
-        return 2;
+    std::unique_ptr<Backend> backend;
+    if (g_cpu_mode) {
+        backend = create_cpu_backend(0);
+    } else {
+        auto created = create_cuda_backend(0);
+        if (!created.is_ok()) {
+            std::printf("SKIP bench: no CUDA device: %s\n", created.status().message().c_str());
+            return 2;
+        }
+        backend = std::move(created.value());
     }
-    Backend& b = *created.value();
-    std::printf("bench: %s, Llama-3-8B shape (%d layers, dim %d, ffn %d, vocab %d, %d/%d heads), %s weights\n",
-                b.name().c_str(), shape.n_layers, shape.dim, shape.ffn, shape.vocab, shape.n_heads, shape.n_kv_heads,
-                type_name.c_str());
+    Backend& b = *backend;
+    std::printf("bench: %s, shape (%d layers, dim %d, ffn %d, vocab %d, %d/%d heads), %s weights\n", b.name().c_str(),
+                shape.n_layers, shape.dim, shape.ffn, shape.vocab, shape.n_heads, shape.n_kv_heads, type_name.c_str());
     std::fflush(stdout);
 
-    const auto bw = cuda_copy_bandwidth(b, uint64_t{1} << 30, 5);
+    auto bw = g_cpu_mode ? Result<double>(1.0) : cuda_copy_bandwidth(b, uint64_t{1} << 30, 5);
     if (!bw.is_ok()) {
         std::printf("FAIL bench: bandwidth: %s\n", bw.status().to_string().c_str());
         return 1;
@@ -239,8 +280,7 @@ int run(int argc, char** argv) {
         std::printf("FAIL bench: weights: %s\n", weights.status().to_string().c_str());
         return 1;
     }
-    std::printf("bench: %.2f GB of weights generated on the GPU in %.2f s\n", cuda_weight_bytes(b) / 1e9,
-                seconds_since(t0));
+    std::printf("bench: %.2f GB of weights generated in %.2f s\n", weights->matmul_bytes / 1e9, seconds_since(t0));
 
     Batch bt;
     bt.blocks_per_seq = (ctx + n_decode + bt.block_size) / bt.block_size + 1;
@@ -263,7 +303,8 @@ int run(int argc, char** argv) {
         for (int32_t p = 0; p < ctx; p += 512) {
             const int32_t count = std::min(512, ctx - p);
             t0 = std::chrono::steady_clock::now();
-            if (Status s = forward(b, shape, *weights, bt.step({seq}, p, count, 1000 + p % 7), logits); !s) {
+            if (Status s = forward(b, shape, *weights, bt.step({seq}, p, count, (1000 + p % 7) % shape.vocab), logits);
+                !s) {
                 std::printf("FAIL bench: prefill: %s\n", s.to_string().c_str());
                 return 1;
             }

@@ -206,8 +206,8 @@ void EngineCore::fork(SeqState& parent) {
     const int32_t n = p.fork_count;
     p.fork_count = 1;
     for (int32_t i = 1; i < n; ++i) {
-        auto st = std::make_unique<SeqState>(derive_seed(req.base_seed, i), model_.tokenizer(),
-                                             req.request.sampling.stop);
+        auto st =
+            std::make_unique<SeqState>(derive_seed(req.base_seed, i), model_.tokenizer(), req.request.sampling.stop);
         auto seq = std::make_unique<Sequence>(p);  // tokens, n_computed, priority, arrival, ...
         seq->id = next_seq_id_++;
         seq->sample_index = i;
@@ -309,7 +309,8 @@ Status EngineCore::step() {
                 ++steps_;
                 const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
                 std::lock_guard<std::mutex> lock(rate_mutex_);
-                rate_window_.push_back({Clock::now(), seconds, out.n_prefill_tokens, generated_tokens_ - generated_before});
+                rate_window_.push_back(
+                    {Clock::now(), seconds, out.n_prefill_tokens, generated_tokens_ - generated_before});
                 while (!rate_window_.empty() &&
                        std::chrono::duration<double>(rate_window_.back().end - rate_window_.front().end).count() >
                            kRateWindowSeconds)
@@ -391,13 +392,16 @@ void EngineCore::rates(double& prompt_tps, double& generated_tps) const {
     if (rate_window_.empty()) return;
     const auto now = Clock::now();
     int64_t prompt = 0, generated = 0;
+    const RateEntry* first = nullptr;
     for (const RateEntry& e : rate_window_) {
         if (std::chrono::duration<double>(now - e.end).count() > kRateWindowSeconds) continue;
+        if (!first) first = &e;
         prompt += e.prompt;
         generated += e.generated;
     }
-    const RateEntry& first = rate_window_.front();
-    const double span = std::chrono::duration<double>(now - first.end).count() + first.seconds;
+    if (!first) return;
+    // From the start of the oldest step in the window to now.
+    const double span = std::chrono::duration<double>(now - first->end).count() + first->seconds;
     if (span <= 0) return;
     prompt_tps = static_cast<double>(prompt) / span;
     generated_tps = static_cast<double>(generated) / span;

@@ -1,5 +1,6 @@
-// A minimal free list of KV cache block ids: enough for one sequence at a time. The full
-// block pool (ref counts, eviction order, prefix caching) replaces it in the KV issue.
+// A minimal free list of KV cache block ids: enough for one sequence at a time, for the
+// single-sequence runner (sched/sequence_runner.h). The engine uses kv/block_pool.h (ref
+// counts, eviction order, prefix caching) through kv/kv_cache_manager.h.
 #pragma once
 
 #include <cstdint>

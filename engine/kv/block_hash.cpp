@@ -32,8 +32,8 @@ std::vector<BlockHash> hash_full_blocks(std::span<const TokenId> tokens, int32_t
     hashes.reserve(n);
     BlockHash parent = kRootBlockHash;
     for (size_t i = 0; i < n; ++i) {
-        parent = hash_block(parent, tokens.subspan(i * static_cast<size_t>(block_size), static_cast<size_t>(block_size)),
-                            adapter_id);
+        parent = hash_block(
+            parent, tokens.subspan(i * static_cast<size_t>(block_size), static_cast<size_t>(block_size)), adapter_id);
         hashes.push_back(parent);
     }
     return hashes;

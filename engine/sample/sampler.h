@@ -1,7 +1,8 @@
 // Picks the next token from a row of logits: greedy, or temperature sampling after
 // top-k, top-p and min-p filtering, in llama.cpp's default order
-// (top_k -> top_p -> min_p -> temperature -> draw). A first version; the sampler stages
-// of the sampling issue (penalties, grammar) build on it.
+// (top_k -> top_p -> min_p -> temperature -> draw). The single-sequence runner's sampler
+// (sched/sequence_runner.h); the Engine samples with sample/token_sampler.h and
+// sample/logits_processors.h (per-sequence seeds, penalties, logit_bias, logprobs).
 #pragma once
 
 #include <cstdint>

@@ -130,7 +130,8 @@ SampledLogprobs compute_logprobs(std::span<const float> logits, TokenId token, i
         if (!(l > -INFINITY)) return -INFINITY;
         return static_cast<float>(static_cast<double>(l) - log_z);
     };
-    if (token >= 0 && static_cast<size_t>(token) < logits.size()) out.logprob = logprob(logits[static_cast<size_t>(token)]);
+    if (token >= 0 && static_cast<size_t>(token) < logits.size())
+        out.logprob = logprob(logits[static_cast<size_t>(token)]);
     if (top_k > 0) {
         std::vector<std::pair<float, TokenId>> all;
         all.reserve(logits.size());

@@ -50,9 +50,9 @@ struct ScheduledSeq {
 
 struct SchedulerOutput {
     std::vector<ScheduledSeq> scheduled;
-    std::vector<Sequence*> preempted;    // back to waiting this step
-    std::vector<Sequence*> out_of_kv;    // can never get the blocks they need: the caller ends them
-    std::vector<CowCopy> copies;         // copy-on-write of shared tails, recomputed this step
+    std::vector<Sequence*> preempted;  // back to waiting this step
+    std::vector<Sequence*> out_of_kv;  // can never get the blocks they need: the caller ends them
+    std::vector<CowCopy> copies;       // copy-on-write of shared tails, recomputed this step
     int32_t n_tokens = 0;
     int32_t n_prefill_tokens = 0;  // tokens of prompts (and of recomputation after preemption)
     int32_t n_decode_tokens = 0;

@@ -83,8 +83,8 @@ void BpeModel::encode_piece(std::string_view piece, std::vector<TokenId>& out) c
     for (size_t offset = 0; offset < piece.size();) {
         const size_t n = utf8::char_length(piece, offset);
         const auto index = static_cast<int32_t>(symbols.size());
-        symbols.push_back(Symbol{index - 1, offset + n == piece.size() ? -1 : index + 1, offset, n,
-                                 find(piece.substr(offset, n))});
+        symbols.push_back(
+            Symbol{index - 1, offset + n == piece.size() ? -1 : index + 1, offset, n, find(piece.substr(offset, n))});
         offset += n;
     }
 

@@ -27,8 +27,7 @@ public:
     // `tokens`: the model's vocabulary (text, id). `merges`: (left, right) by rank. A
     // merge whose parts or result are not tokens can never apply and is skipped.
     static Result<BpeModel> create(const std::vector<std::pair<std::string, TokenId>>& tokens,
-                                   const std::vector<std::pair<std::string, std::string>>& merges,
-                                   BpeOptions options);
+                                   const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options);
 
     BpeModel() = default;
 

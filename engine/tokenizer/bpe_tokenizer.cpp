@@ -77,7 +77,13 @@ std::string BpeTokenizer::token_to_piece(TokenId id, bool render_special) const 
 std::string BpeTokenizer::decode(std::span<const TokenId> ids, bool render_special) const {
     std::string text;
     if (!config_.hugging_face_decode) {
-        for (TokenId id : ids) text += token_to_piece(id, render_special);
+        bool remove_space = config_.vocab.add_space_prefix();  // llama.cpp: first token only
+        for (TokenId id : ids) {
+            std::string piece = token_to_piece(id, render_special);
+            if (remove_space && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
+            remove_space = false;
+            text += piece;
+        }
     } else {
         const Vocab& v = config_.vocab;
         std::vector<std::string> tokens;
@@ -92,9 +98,14 @@ std::string BpeTokenizer::decode(std::span<const TokenId> ids, bool render_speci
         for (const std::string& t : tokens) text += t;
     }
     switch (config_.cleanup) {
-        case Cleanup::none: break;
-        case Cleanup::llama_cpp: text = llama_cpp_clean_spaces(text); break;
-        case Cleanup::hugging_face: text = clean_up_tokenization(text); break;
+        case Cleanup::none:
+            break;
+        case Cleanup::llama_cpp:
+            text = llama_cpp_clean_spaces(text);
+            break;
+        case Cleanup::hugging_face:
+            text = clean_up_tokenization(text);
+            break;
     }
     return text;
 }

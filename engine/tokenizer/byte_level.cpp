@@ -8,8 +8,8 @@ namespace pagoda::byte_level {
 namespace {
 
 struct Alphabet {
-    std::array<std::string, 256> text;    // byte -> UTF-8 spelling
-    std::array<int16_t, 324> byte_of{};   // code point (< 324) -> byte, -1 if none
+    std::array<std::string, 256> text;   // byte -> UTF-8 spelling
+    std::array<int16_t, 324> byte_of{};  // code point (< 324) -> byte, -1 if none
 
     Alphabet() {
         byte_of.fill(-1);

@@ -60,7 +60,8 @@ Result<std::string> read_replacement(const Json& j, const std::string& where) {
 Result<TokenId> resolve(const std::string& text, const std::map<std::string, TokenId, std::less<>>& token_ids,
                         const std::string& where) {
     auto it = token_ids.find(text);
-    if (it == token_ids.end()) return invalid_format(where + " names token '" + text + "', which is not in the vocabulary");
+    if (it == token_ids.end())
+        return invalid_format(where + " names token '" + text + "', which is not in the vocabulary");
     return it->second;
 }
 
@@ -143,7 +144,8 @@ Result<std::unique_ptr<Normalizer>> make_normalizer(const Json& j, const std::st
         std::vector<std::unique_ptr<Normalizer>> steps;
         const Json& list = j["normalizers"];
         for (size_t i = 0; i < list.size(); ++i) {
-            Result<std::unique_ptr<Normalizer>> step = make_normalizer(list[i], where + ".normalizers[" + std::to_string(i) + "]", depth + 1);
+            Result<std::unique_ptr<Normalizer>> step =
+                make_normalizer(list[i], where + ".normalizers[" + std::to_string(i) + "]", depth + 1);
             if (!step) return step.status();
             if (*step) steps.push_back(std::move(step).value());
         }
@@ -164,8 +166,8 @@ Result<std::unique_ptr<PreTokenizer>> make_pre_tokenizer(const Json& j, const st
         PAGODA_RETURN_IF_ERROR(read_bool(j, "invert", invert, where));
         Result<SplitBehavior> behavior = read_behavior(j, where);
         if (!behavior) return behavior.status();
-        Result<std::unique_ptr<PreTokenizer>> split = is_regex ? make_regex_split(pattern, *behavior, invert)
-                                                               : make_literal_split(pattern, *behavior, invert);
+        Result<std::unique_ptr<PreTokenizer>> split =
+            is_regex ? make_regex_split(pattern, *behavior, invert) : make_literal_split(pattern, *behavior, invert);
         if (!split) return invalid_format(where + ": " + split.status().message());
         return split;
     }
@@ -242,7 +244,8 @@ Result<std::unique_ptr<TokenDecoder>> make_decoder(const Json& j, const std::str
         std::vector<std::unique_ptr<TokenDecoder>> steps;
         const Json& list = j["decoders"];
         for (size_t i = 0; i < list.size(); ++i) {
-            Result<std::unique_ptr<TokenDecoder>> step = make_decoder(list[i], where + ".decoders[" + std::to_string(i) + "]", depth + 1);
+            Result<std::unique_ptr<TokenDecoder>> step =
+                make_decoder(list[i], where + ".decoders[" + std::to_string(i) + "]", depth + 1);
             if (!step) return step.status();
             if (*step) steps.push_back(std::move(step).value());
         }
@@ -261,7 +264,8 @@ Result<PostProcessing> read_post_processor(const Json& j, const std::string& whe
     if (type == "TemplateProcessing") {
         PAGODA_RETURN_IF_ERROR(expect_array(j, "single", where));
         const Json& single = j["single"];
-        const Json* specials = j.contains("special_tokens") && j["special_tokens"].is_object() ? &j["special_tokens"] : nullptr;
+        const Json* specials =
+            j.contains("special_tokens") && j["special_tokens"].is_object() ? &j["special_tokens"] : nullptr;
         bool seen_sequence = false;
         for (size_t i = 0; i < single.size(); ++i) {
             const std::string item_where = where + ".single[" + std::to_string(i) + "]";
@@ -278,8 +282,8 @@ Result<PostProcessing> read_post_processor(const Json& j, const std::string& whe
             TokenId id = -1;
             if (specials != nullptr && specials->contains(name)) {
                 const Json& entry = (*specials)[name];
-                if (!entry.is_object() || !entry.contains("ids") || !entry["ids"].is_array() || entry["ids"].size() != 1 ||
-                    !entry["ids"][0].is_number_integer()) {
+                if (!entry.is_object() || !entry.contains("ids") || !entry["ids"].is_array() ||
+                    entry["ids"].size() != 1 || !entry["ids"][0].is_number_integer()) {
                     return unsupported(where + ".special_tokens['" + name + "'] must map to exactly one id");
                 }
                 id = entry["ids"][0].get<TokenId>();
@@ -308,7 +312,8 @@ Result<PostProcessing> read_post_processor(const Json& j, const std::string& whe
         PAGODA_RETURN_IF_ERROR(expect_array(j, "processors", where));
         const Json& list = j["processors"];
         for (size_t i = 0; i < list.size(); ++i) {
-            Result<PostProcessing> one = read_post_processor(list[i], where + ".processors[" + std::to_string(i) + "]", token_ids, depth + 1);
+            Result<PostProcessing> one =
+                read_post_processor(list[i], where + ".processors[" + std::to_string(i) + "]", token_ids, depth + 1);
             if (!one) return one.status();
             PAGODA_RETURN_IF_ERROR(merge_post(post, *one, where));
         }

@@ -32,8 +32,7 @@ struct PostProcessing {
 };
 // `token_ids` resolves token texts (TemplateProcessing names, Bert/Roberta pairs).
 Result<PostProcessing> read_post_processor(const Json& j, const std::string& where,
-                                           const std::map<std::string, TokenId, std::less<>>& token_ids,
-                                           int depth = 0);
+                                           const std::map<std::string, TokenId, std::less<>>& token_ids, int depth = 0);
 
 // Small typed readers; a present value of the wrong type is an error naming `where.key`.
 Status read_bool(const Json& obj, const char* key, bool& out, const std::string& where);

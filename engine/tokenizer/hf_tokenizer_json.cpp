@@ -62,8 +62,7 @@ Status read_vocab(const Json& model, const std::string& name, std::vector<std::p
     return Status::ok();
 }
 
-Status read_merges(const Json& model, const std::string& name,
-                   std::vector<std::pair<std::string, std::string>>& out) {
+Status read_merges(const Json& model, const std::string& name, std::vector<std::pair<std::string, std::string>>& out) {
     auto it = model.find("merges");
     if (it == model.end() || it->is_null()) return Status::ok();
     if (!it->is_array()) return invalid_format(name + ": model.merges must be an array");
@@ -143,7 +142,8 @@ Result<std::unique_ptr<Tokenizer>> build(const Json& root, const Json& config, c
         PAGODA_RETURN_IF_ERROR(hf::read_string(model, key, value, name + ": model"));
         if (!value.empty()) return unsupported(name + ": model." + key + " '" + value + "' is not supported");
     }
-    if (auto d = model.find("dropout"); d != model.end() && !d->is_null() && !(d->is_number() && d->get<double>() == 0.0)) {
+    if (auto d = model.find("dropout");
+        d != model.end() && !d->is_null() && !(d->is_number() && d->get<double>() == 0.0)) {
         return unsupported(name + ": BPE dropout is not supported");
     }
 
@@ -211,9 +211,8 @@ Result<std::unique_ptr<Tokenizer>> build(const Json& root, const Json& config, c
     }
 
     // Special tokens: the post-processor's template, then tokenizer_config.json on top.
-    Result<hf::PostProcessing> post =
-        hf::read_post_processor(root.contains("post_processor") ? root["post_processor"] : Json(),
-                                name + ": post_processor", token_ids);
+    Result<hf::PostProcessing> post = hf::read_post_processor(
+        root.contains("post_processor") ? root["post_processor"] : Json(), name + ": post_processor", token_ids);
     if (!post) return post.status();
     data.special.bos = post->prefix;
     data.special.eos = post->suffix;
@@ -255,8 +254,8 @@ Result<std::unique_ptr<Tokenizer>> build(const Json& root, const Json& config, c
         hf::make_normalizer(root.contains("normalizer") ? root["normalizer"] : Json(), name + ": normalizer");
     if (!normalizer) return normalizer.status();
     cfg.normalizer = std::move(normalizer).value();
-    Result<std::unique_ptr<PreTokenizer>> pre =
-        hf::make_pre_tokenizer(root.contains("pre_tokenizer") ? root["pre_tokenizer"] : Json(), name + ": pre_tokenizer");
+    Result<std::unique_ptr<PreTokenizer>> pre = hf::make_pre_tokenizer(
+        root.contains("pre_tokenizer") ? root["pre_tokenizer"] : Json(), name + ": pre_tokenizer");
     if (!pre) return pre.status();
     cfg.pre_tokenizer = std::move(pre).value();
     Result<std::unique_ptr<TokenDecoder>> decoder =

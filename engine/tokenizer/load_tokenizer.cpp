@@ -51,7 +51,8 @@ const GgufValue::Array* find_array(const GgufFile& gguf, std::string_view key, S
     const GgufValue* v = gguf.find(key);
     if (v == nullptr) return nullptr;
     const GgufValue::Array* a = v->as_array();
-    if (a == nullptr) status = invalid_format(at(gguf, key) + " must be an array, not " + gguf_value_type_name(v->type));
+    if (a == nullptr)
+        status = invalid_format(at(gguf, key) + " must be an array, not " + gguf_value_type_name(v->type));
     return a;
 }
 
@@ -135,17 +136,70 @@ Status read_token_types(const GgufFile& gguf, VocabData& data) {
 void apply_llama_cpp_token_overrides(VocabData& data) {
     static constexpr std::string_view kControl[] = {
         // end of generation / end of turn
-        "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
-        "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
-        "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "[e~[",
-        "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
+        "<|eot_id|>",
+        "<|im_end|>",
+        "<|end|>",
+        "<|return|>",
+        "<|call|>",
+        "<|flush|>",
+        "<|calls|>",
+        "<end_of_turn>",
+        "<|endoftext|>",
+        "</s>",
+        "<|eom_id|>",
+        "<EOT>",
+        "_<EOT>",
+        "[EOT]",
+        "[EOS]",
+        "<|end_of_text|>",
+        "<end_of_utterance>",
+        "<eos>",
+        "<turn|>",
+        "<|tool_response>",
+        "[e~[",
+        "<\xEF\xBD\x9C"
+        "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
         // fill in the middle
-        "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>", "<PRE>",
-        "\xE2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>", "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>",
-        "<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>", "<SUF>", "\xE2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>",
-        "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>", "<MID>",
-        "\xE2\x96\x81<MID>", "<|code_middle|>", "<|middle|>", "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]",
-        "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>",
+        "<|fim_prefix|>",
+        "<fim-prefix>",
+        "<fim_prefix>",
+        "<\xEF\xBD\x9C"
+        "fim\xE2\x96\x81"
+        "begin\xEF\xBD\x9C>",
+        "<PRE>",
+        "\xE2\x96\x81<PRE>",
+        "<|code_prefix|>",
+        "<|prefix|>",
+        "<|fim_suffix|>",
+        "<fim-suffix>",
+        "<fim_suffix>",
+        "<\xEF\xBD\x9C"
+        "fim\xE2\x96\x81hole\xEF\xBD\x9C>",
+        "<SUF>",
+        "\xE2\x96\x81<SUF>",
+        "<|code_suffix|>",
+        "<|suffix|>",
+        "<|fim_middle|>",
+        "<fim-middle>",
+        "<fim_middle>",
+        "<\xEF\xBD\x9C"
+        "fim\xE2\x96\x81"
+        "end\xEF\xBD\x9C>",
+        "<MID>",
+        "\xE2\x96\x81<MID>",
+        "<|code_middle|>",
+        "<|middle|>",
+        "<|fim_pad|>",
+        "<fim-pad>",
+        "<fim_pad>",
+        "<PAD>",
+        "[PAD]",
+        "<|fim_repo|>",
+        "<|repo_name|>",
+        "<fim-repo>",
+        "<REPO>",
+        "<reponame>",
+        "<|file_sep|>",
     };
     static constexpr std::string_view kUserDefined[] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"};
     if (data.types.empty()) data.types.assign(data.tokens.size(), TokenType::normal);
@@ -275,7 +329,10 @@ Result<std::unique_ptr<Tokenizer>> load_bpe(const GgufFile& gguf) {
     data.special.pad = -1;
     data.special.add_bos = pre->add_bos;
     data.special.add_eos = false;
+    // Encoding ignores it for BPE, but llama.cpp's detokenize still drops the first
+    // token's leading space when a file sets it.
     data.add_space_prefix = false;
+    PAGODA_RETURN_IF_ERROR(read_optional_bool(gguf, "tokenizer.ggml.add_space_prefix", data.add_space_prefix));
     PAGODA_RETURN_IF_ERROR(read_specials(gguf, data));
     apply_llama_cpp_token_overrides(data);
 
@@ -316,8 +373,8 @@ Result<std::unique_ptr<Tokenizer>> load_tokenizer(const GgufFile& gguf) {
     }
     if (*model == "llama") return load_spm(gguf);
     if (*model == "gpt2") return load_bpe(gguf);
-    return unsupported(at(gguf, kModelKey) + " is '" + *model + "', which Pagoda does not support (supported: " +
-                       kSupportedModels + ")");
+    return unsupported(at(gguf, kModelKey) + " is '" + *model +
+                       "', which Pagoda does not support (supported: " + kSupportedModels + ")");
 }
 
 }  // namespace pagoda

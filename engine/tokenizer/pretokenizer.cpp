@@ -3,6 +3,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "tokenizer/byte_level.h"
@@ -52,8 +53,8 @@ Result<std::shared_ptr<CompiledRegex>> compile(std::string_view pattern, bool mu
     PCRE2_SIZE error_offset = 0;
     uint32_t options = PCRE2_UTF | PCRE2_UCP;
     if (multiline) options |= PCRE2_MULTILINE;
-    pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(rewritten.data()), rewritten.size(), options,
-                                     &error, &error_offset, nullptr);
+    pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(rewritten.data()), rewritten.size(), options, &error,
+                                     &error_offset, nullptr);
     if (code == nullptr) {
         PCRE2_UCHAR message[256];
         pcre2_get_error_message(error, message, sizeof(message));
@@ -106,6 +107,37 @@ void find_matches(const CompiledRegex& regex, std::string_view text, std::vector
         run_begin = pos;
     }
     if (text.size() > run_begin) find_regex_matches(regex, text, run_begin, text.size(), out);
+}
+
+// llama.cpp runs regexes that spell non-ASCII characters through std::wregex after
+// replacing every non-ASCII whitespace character by U+000B, so ranges such as
+// U+0800-U+4E00 in its DeepSeek patterns never match U+2028 or U+3000 while \s still
+// does. Same here: match on that masked copy, then map offsets back.
+void find_matches_masking_space(const CompiledRegex& regex, std::string_view text, std::vector<Span>& out) {
+    std::string masked;
+    std::vector<size_t> origin;  // origin[i]: offset in `text` of masked[i]; one extra entry for the end
+    masked.reserve(text.size());
+    origin.reserve(text.size() + 1);
+    uint32_t cp = 0;
+    for (size_t pos = 0; pos < text.size();) {
+        const size_t n = utf8::decode(text, pos, cp);
+        if (n > 1 && utf8::is_white_space(cp)) {
+            masked += '\x0B';
+            origin.push_back(pos);
+            pos += n;
+            continue;
+        }
+        const size_t len = n == 0 ? 1 : n;
+        for (size_t i = 0; i < len; ++i) {
+            masked += text[pos + i];
+            origin.push_back(pos + i);
+        }
+        pos += len;
+    }
+    origin.push_back(text.size());
+    std::vector<Span> masked_matches;
+    find_matches(regex, masked, masked_matches);
+    for (const Span& m : masked_matches) out.emplace_back(origin[m.first], origin[m.second]);
 }
 
 void find_literal_matches(std::string_view literal, std::string_view text, std::vector<Span>& out) {
@@ -189,8 +221,13 @@ void emit_pieces(std::string_view text, const std::vector<Span>& matches, SplitB
 
 class RegexSplit final : public PreTokenizer {
 public:
-    RegexSplit(std::shared_ptr<CompiledRegex> regex, std::string literal, SplitBehavior behavior, bool invert)
-        : regex_(std::move(regex)), literal_(std::move(literal)), behavior_(behavior), invert_(invert) {}
+    RegexSplit(std::shared_ptr<CompiledRegex> regex, std::string literal, SplitBehavior behavior, bool invert,
+               bool mask_non_ascii_space = false)
+        : regex_(std::move(regex)),
+          literal_(std::move(literal)),
+          behavior_(behavior),
+          invert_(invert),
+          mask_non_ascii_space_(mask_non_ascii_space) {}
 
     void pre_tokenize(std::vector<std::string>& pieces, bool) const override {
         std::vector<std::string> out;
@@ -199,7 +236,9 @@ public:
         for (const std::string& p : pieces) {
             if (p.empty()) continue;
             matches.clear();
-            if (regex_) {
+            if (regex_ && mask_non_ascii_space_) {
+                find_matches_masking_space(*regex_, p, matches);
+            } else if (regex_) {
                 find_matches(*regex_, p, matches);
             } else {
                 find_literal_matches(literal_, p, matches);
@@ -214,6 +253,7 @@ private:
     std::string literal_;
     SplitBehavior behavior_;
     bool invert_;
+    bool mask_non_ascii_space_;  // llama.cpp's std::wregex path (see find_matches_masking_space)
 };
 
 class ByteLevelPre final : public PreTokenizer {
@@ -253,7 +293,8 @@ public:
                     s += c;
                 }
             }
-            const bool prepend = scheme_ == PrependScheme::always || (scheme_ == PrependScheme::first && first_section && i == 0);
+            const bool prepend =
+                scheme_ == PrependScheme::always || (scheme_ == PrependScheme::first && first_section && i == 0);
             if (prepend && s.compare(0, replacement_.size(), replacement_) != 0) s.insert(0, replacement_);
             if (!split_ || replacement_.empty()) {
                 out.push_back(std::move(s));
@@ -292,11 +333,11 @@ constexpr const char* kGpt2Pattern =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 Result<std::unique_ptr<PreTokenizer>> make_split(std::string_view pattern, SplitBehavior behavior, bool invert,
-                                                 bool multiline) {
+                                                 bool multiline, bool mask_non_ascii_space = false) {
     Result<std::shared_ptr<CompiledRegex>> regex = compile(pattern, multiline);
     if (!regex) return regex.status();
     return std::unique_ptr<PreTokenizer>(
-        std::make_unique<RegexSplit>(std::move(regex).value(), std::string(), behavior, invert));
+        std::make_unique<RegexSplit>(std::move(regex).value(), std::string(), behavior, invert, mask_non_ascii_space));
 }
 
 // ---- llama.cpp's pre-tokenizer table ---------------------------------------------------
@@ -318,8 +359,8 @@ const std::vector<NamedPreType>& gguf_pre_types() {
         t.push_back({{"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"},
                      GgufPreType{{llama3}, true, true, true}});
         t.push_back({{"qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2"}, GgufPreType{{qwen2}, false, false, false}});
-        t.push_back({{"gpt2", "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de",
-                      "a.x-4.0", "mellum", "modern-bert", "mpt", "olmo", "jais", "trillion", "exaone4"},
+        t.push_back({{"gpt2", "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0",
+                      "mellum", "modern-bert", "mpt", "olmo", "jais", "trillion", "exaone4"},
                      GgufPreType{{kGpt2Pattern}, false, false, true}});
         t.push_back({{"deepseek-llm"},
                      GgufPreType{{"[\r\n]",
@@ -337,20 +378,24 @@ const std::vector<NamedPreType>& gguf_pre_types() {
                                   "\uff21-\uff3a\uff41-\uff5a\U00010400-\U0001044f\U000104b0-\U000104d3"
                                   "\U000104d8-\U000104fb\U00010c80-\U00010cb2\U00010cc0-\U00010cf2"
                                   "\U000118a0-\U000118df\U0001e900-\U0001e943]+",
-                                  "\\s?[!-/:-~\uff01-\uff0f\uff1a-\uff5e\u2018-\u201f\u3000-\u3002]+",
-                                  "\\s+$",
-                                  "[\u4e00-\u9fa5\u0800-\u4e00\uac00-\ud7ff]+",
-                                  "\\p{N}+"},
-                                 false, false, false}});
+                                  "\\s?[!-/:-~\uff01-\uff0f\uff1a-\uff5e\u2018-\u201f\u3000-\u3002]+", "\\s+$",
+                                  "[\u4e00-\u9fa5\u0800-\u4e00\uac00-\ud7ff]+", "\\p{N}+"},
+                                 false,
+                                 false,
+                                 false}});
         t.push_back({{"deepseek-coder"},
                      GgufPreType{{"[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", "[\u4e00-\u9fa5\u0800-\u4e00\uac00-\ud7ff]+",
                                   "\\p{N}"},
-                                 false, false, false}});
+                                 false,
+                                 false,
+                                 false}});
         t.push_back({{"", "default"},
                      GgufPreType{{"[\\p{P}\\$\\+<=>\\^~\\|]+",
                                   "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)",
                                   "\\p{N}+", "[0-9][0-9][0-9]"},
-                                 false, false, true}});
+                                 false,
+                                 false,
+                                 true}});
         return t;
     }();
     return table;
@@ -377,11 +422,21 @@ std::string rewrite_pattern_for_pcre2(std::string_view p) {
                 continue;
             }
             switch (n) {
-                case 's': out += "\\p{White_Space}"; break;
-                case 'S': out += "\\P{White_Space}"; break;
-                case 'd': out += "\\p{Nd}"; break;
-                case 'D': out += "\\P{Nd}"; break;
-                case 'h': out += in_class ? "0-9A-Fa-f" : "[0-9A-Fa-f]"; break;
+                case 's':
+                    out += "\\p{White_Space}";
+                    break;
+                case 'S':
+                    out += "\\P{White_Space}";
+                    break;
+                case 'd':
+                    out += "\\p{Nd}";
+                    break;
+                case 'D':
+                    out += "\\P{Nd}";
+                    break;
+                case 'h':
+                    out += in_class ? "0-9A-Fa-f" : "[0-9A-Fa-f]";
+                    break;
                 case 'H':
                     if (in_class) {
                         out += "\\H";  // no class-inside complement; rare enough to leave
@@ -399,7 +454,9 @@ std::string rewrite_pattern_for_pcre2(std::string_view p) {
                         out += "[^" + std::string(kWordChars) + "]";
                     }
                     break;
-                default: out.append(p.substr(i, 2)); break;
+                default:
+                    out.append(p.substr(i, 2));
+                    break;
             }
             i += 2;
             continue;
@@ -533,8 +590,12 @@ std::string supported_gguf_pre_types() {
 Result<std::unique_ptr<PreTokenizer>> make_gguf_pre_tokenizer(const GgufPreType& type) {
     std::vector<std::unique_ptr<PreTokenizer>> steps;
     for (const std::string& regex : type.regexes) {
-        // llama.cpp runs these as ECMAScript/PCRE-like regexes on each segment: no multiline.
-        Result<std::unique_ptr<PreTokenizer>> split = make_split(regex, SplitBehavior::isolated, false, false);
+        // llama.cpp runs these on each segment without multiline anchors; patterns spelling
+        // non-ASCII characters go through its std::wregex path (whitespace masked).
+        const bool non_ascii =
+            std::any_of(regex.begin(), regex.end(), [](char c) { return static_cast<uint8_t>(c) >= 0x80; });
+        Result<std::unique_ptr<PreTokenizer>> split =
+            make_split(regex, SplitBehavior::isolated, false, false, non_ascii);
         if (!split) return split.status();
         steps.push_back(std::move(split).value());
     }

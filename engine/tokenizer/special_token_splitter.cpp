@@ -10,15 +10,7 @@ namespace pagoda {
 namespace {
 
 // C-locale isspace, safe for bytes >= 0x80.
-bool is_ascii_space(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
-bool is_white_space(uint32_t cp) {
-    return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
-           cp == 0x3000;
-}
+bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
 
 // End of text[begin, end) once trailing Unicode whitespace is dropped.
 size_t trim_white_space_end(std::string_view text, size_t begin, size_t end) {
@@ -26,7 +18,7 @@ size_t trim_white_space_end(std::string_view text, size_t begin, size_t end) {
         size_t start = end - 1;  // back up to the lead byte of the last character
         while (start > begin && (static_cast<uint8_t>(text[start]) & 0xC0) == 0x80) --start;
         uint32_t cp = 0;
-        if (utf8::decode(text, start, cp) != end - start || !is_white_space(cp)) break;
+        if (utf8::decode(text, start, cp) != end - start || !utf8::is_white_space(cp)) break;
         end = start;
     }
     return end;
@@ -37,7 +29,7 @@ size_t trim_white_space_begin(std::string_view text, size_t begin, size_t end) {
     while (begin < end) {
         uint32_t cp = 0;
         const size_t n = utf8::decode(text, begin, cp);
-        if (n == 0 || begin + n > end || !is_white_space(cp)) break;
+        if (n == 0 || begin + n > end || !utf8::is_white_space(cp)) break;
         begin += n;
     }
     return begin;

@@ -71,7 +71,8 @@ struct BigramOrder {
 
 }  // namespace
 
-SpmTokenizer::SpmTokenizer(Vocab vocab) : vocab_(std::move(vocab)), splitter_(SpecialTokenSplitter::from_vocab(vocab_)) {}
+SpmTokenizer::SpmTokenizer(Vocab vocab)
+    : vocab_(std::move(vocab)), splitter_(SpecialTokenSplitter::from_vocab(vocab_)) {}
 
 TokenType SpmTokenizer::token_type(TokenId id) const {
     return vocab_.contains(id) ? vocab_.type(id) : TokenType::undefined;

@@ -218,8 +218,8 @@ std::unique_ptr<TokenDecoder> make_decoder_sequence(std::vector<std::unique_ptr<
 
 std::string clean_up_tokenization(std::string_view text) {
     static constexpr std::pair<std::string_view, std::string_view> kRules[] = {
-        {" .", "."},     {" ?", "?"},     {" !", "!"},     {" ,", ","},     {" ' ", "'"},
-        {" n't", "n't"}, {" 'm", "'m"},   {" 's", "'s"},   {" 've", "'ve"}, {" 're", "'re"},
+        {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
+        {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
     };
     std::string s(text);
     for (const auto& [from, to] : kRules) s = replace_all(s, from, to);

@@ -16,7 +16,7 @@ public:
 };
 
 std::unique_ptr<Normalizer> make_nfc_normalizer();
-std::unique_ptr<Normalizer> make_prepend_normalizer(std::string prefix);                 // non-empty text only
+std::unique_ptr<Normalizer> make_prepend_normalizer(std::string prefix);                        // non-empty text only
 std::unique_ptr<Normalizer> make_replace_normalizer(std::string pattern, std::string content);  // literal
 std::unique_ptr<Normalizer> make_normalizer_sequence(std::vector<std::unique_ptr<Normalizer>> steps);
 
@@ -34,7 +34,7 @@ public:
 
 std::unique_ptr<TokenDecoder> make_byte_level_decoder();
 std::unique_ptr<TokenDecoder> make_replace_decoder(std::string pattern, std::string content);  // literal
-std::unique_ptr<TokenDecoder> make_byte_fallback_decoder();  // "<0xXX>" -> that byte
+std::unique_ptr<TokenDecoder> make_byte_fallback_decoder();                                    // "<0xXX>" -> that byte
 std::unique_ptr<TokenDecoder> make_fuse_decoder();
 std::unique_ptr<TokenDecoder> make_strip_decoder(std::string content, size_t start, size_t stop);
 // Replacement -> space; the first token of the text loses a leading space when

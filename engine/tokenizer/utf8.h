@@ -73,6 +73,13 @@ inline bool is_valid(std::string_view text) {
     return true;
 }
 
+// Unicode White_Space (what \s means in Oniguruma, Rust and Python).
+inline bool is_white_space(uint32_t cp) {
+    return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
+           cp == 0x3000;
+}
+
 // Length of the character starting at text[pos] for splitting purposes: its UTF-8 length
 // when valid, else 1 (an invalid byte stands alone).
 inline size_t char_length(std::string_view text, size_t pos) {

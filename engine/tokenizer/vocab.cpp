@@ -104,9 +104,8 @@ Result<Vocab> Vocab::create(VocabData data) {
     for (size_t i = 0; i < n; ++i) {
         if (v.is_special_kind(static_cast<TokenId>(i))) v.special_by_length_.push_back(static_cast<TokenId>(i));
     }
-    std::stable_sort(v.special_by_length_.begin(), v.special_by_length_.end(), [&v](TokenId a, TokenId b) {
-        return v.text(a).size() > v.text(b).size();
-    });
+    std::stable_sort(v.special_by_length_.begin(), v.special_by_length_.end(),
+                     [&v](TokenId a, TokenId b) { return v.text(a).size() > v.text(b).size(); });
     return v;
 }
 

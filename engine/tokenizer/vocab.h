@@ -19,14 +19,14 @@ namespace pagoda {
 
 // Everything needed to build a Vocab, as plain values.
 struct VocabData {
-    std::string model = "llama";       // tokenizer.ggml.model: "llama" (SentencePiece), "gpt2" (byte-level BPE)
-    std::string pre;                   // tokenizer.ggml.pre (BPE pre-tokenizer name)
-    std::vector<std::string> tokens;   // by id; an empty text is renamed "[EMPTY_<id>]" as llama.cpp does
-    std::vector<float> scores;         // empty, or one per token (SentencePiece merge priority)
-    std::vector<TokenType> types;      // empty (all normal), or one per token
-    std::vector<std::string> merges;   // BPE merges "left right", by rank
-    SpecialTokens special;             // -1 = none
-    bool add_space_prefix = true;      // SentencePiece: prepend a space to the first text fragment
+    std::string model = "llama";      // tokenizer.ggml.model: "llama" (SentencePiece), "gpt2" (byte-level BPE)
+    std::string pre;                  // tokenizer.ggml.pre (BPE pre-tokenizer name)
+    std::vector<std::string> tokens;  // by id; an empty text is renamed "[EMPTY_<id>]" as llama.cpp does
+    std::vector<float> scores;        // empty, or one per token (SentencePiece merge priority)
+    std::vector<TokenType> types;     // empty (all normal), or one per token
+    std::vector<std::string> merges;  // BPE merges "left right", by rank
+    SpecialTokens special;            // -1 = none
+    bool add_space_prefix = true;     // SentencePiece: prepend a space to the first text fragment
     // tokenizer.json may spell one text twice (an added token repeating a vocabulary entry);
     // find() then answers the first id. GGUF vocabularies must not (llama.cpp refuses them).
     bool allow_duplicate_texts = false;
@@ -48,9 +48,7 @@ public:
     // Per-token data; `id` must be valid (contains(id)).
     const std::string& text(TokenId id) const { return texts_[static_cast<size_t>(id)]; }
     float score(TokenId id) const { return scores_.empty() ? 0.0f : scores_[static_cast<size_t>(id)]; }
-    TokenType type(TokenId id) const {
-        return types_.empty() ? TokenType::normal : types_[static_cast<size_t>(id)];
-    }
+    TokenType type(TokenId id) const { return types_.empty() ? TokenType::normal : types_[static_cast<size_t>(id)]; }
     // Control, unknown and user-defined tokens: matched in raw text before tokenizing.
     bool is_special_kind(TokenId id) const;
 

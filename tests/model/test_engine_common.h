@@ -40,9 +40,11 @@ inline LoadedModel load_stories(int threads = 2) {
 }
 
 // A small llama-architecture model with random weights and a 2048-token context.
-inline LoadedModel load_random(int threads = 2, uint64_t seed = 11) {
+inline LoadedModel load_random(int threads = 2, uint64_t seed = 11,
+                               fixtures::RandomModelType type = fixtures::RandomModelType::f32) {
     fixtures::RandomModelConfig c;
     c.seed = seed;
+    c.type = type;
     c.dim = 64;
     c.n_layers = 2;
     c.ffn = 128;

@@ -41,7 +41,7 @@ struct AttentionJob {
     int32_t head_dim = 0;
     float scale = 1.0f;
     GgmlType kv_type = GgmlType::F16;
-    GgmlType q_type = GgmlType::F16;  // vec_dot_type(kv_type)
+    GgmlType q_type = GgmlType::F32;  // encoding of q_enc: F32 (fp16-rounded for an F16 cache) or Q8_0
     VecDotFn k_dot = nullptr;         // Q8_0 cache: the quant library's dot of a K row with a Q8_0 query
     bool float_dot = false;           // F32/F16 cache: K widened to fp32, dotted with the query's fp32 values
     size_t q_head_bytes = 0;          // one encoded query head

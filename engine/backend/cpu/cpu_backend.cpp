@@ -87,7 +87,8 @@ Result<Tensor> CpuBackend::alloc_activations(int64_t rows, int64_t cols) {
         return out_of_memory("alloc_activations: size overflows");
     }
     if (bytes > host_memory_bytes()) {
-        return out_of_memory("alloc_activations: " + std::to_string(bytes >> 20) + " MiB is more than this machine has");
+        return out_of_memory("alloc_activations: " + std::to_string(bytes >> 20) +
+                             " MiB is more than this machine has");
     }
     void* p = arena_.allocate(static_cast<size_t>(bytes));
     if (!p) return out_of_memory("alloc_activations: cannot allocate " + std::to_string(bytes >> 20) + " MiB");

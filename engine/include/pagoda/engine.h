@@ -39,8 +39,8 @@ struct EngineConfig {
 };
 
 struct EngineStats {
-    int32_t running = 0;  // sequences
-    int32_t waiting = 0;  // sequences (preempted ones included)
+    int32_t running = 0;   // sequences
+    int32_t waiting = 0;   // sequences (preempted ones included)
     int32_t requests = 0;  // unfinished requests
     int32_t kv_blocks_total = 0;
     int32_t kv_blocks_used = 0;    // referenced by a sequence

@@ -45,7 +45,7 @@ struct SamplingParams {
     // Same seed, same prompt -> same tokens, whatever else runs beside the request.
     // Unset: a random seed (each request draws its own).
     std::optional<uint64_t> seed;
-    int32_t max_tokens = 256;  // generated tokens per sample; -1: until the context is full
+    int32_t max_tokens = 256;             // generated tokens per sample; -1: until the context is full
     std::vector<TokenId> stop_token_ids;  // end the sample; not part of the output
     std::vector<std::string> stop;        // stop strings: end the sample; never emitted (needs a tokenizer)
     bool ignore_eos = false;              // EOS is then an ordinary token
@@ -76,10 +76,10 @@ struct SampledLogprobs {
 };
 
 struct SampleDelta {
-    int32_t index = 0;               // which of the request's n samples
-    std::vector<TokenId> token_ids;  // tokens sampled this step (EOS / stop token ids left out)
-    std::string text;                // newly final text: complete UTF-8, stop strings held back
-    std::vector<SampledLogprobs> logprobs;  // one per token id, when asked for
+    int32_t index = 0;                          // which of the request's n samples
+    std::vector<TokenId> token_ids;             // tokens sampled this step (EOS / stop token ids left out)
+    std::string text;                           // newly final text: complete UTF-8, stop strings held back
+    std::vector<SampledLogprobs> logprobs;      // one per token id, when asked for
     std::optional<FinishReason> finish_reason;  // set in the step the sample ends
 };
 

@@ -6,6 +6,7 @@
 // int8 x int8 products use the sign trick: maddubs multiplies unsigned by signed bytes,
 // so |x| * (y * sign(x)) gives x*y. That needs y != -128, which holds: every activation
 // quantizer here maps into [-127, 127].
+#include "model/quant/gemm_kernels.h"
 #include "model/quant/quant_impl.h"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
@@ -335,7 +336,7 @@ float dot_half(int64_t n, const void* vx, const void* vy) {
 
 }  // namespace
 
-VecDotFn get_vec_dot_simd(GgmlType weight_type) {
+VecDotFn get_vec_dot_avx2(GgmlType weight_type) {
     switch (weight_type) {
         case GgmlType::F32:
             return dot_f32;
@@ -369,7 +370,7 @@ VecDotFn get_vec_dot_simd(GgmlType weight_type) {
 #else  // no AVX2/FMA/F16C in this build
 
 namespace pagoda::quant {
-VecDotFn get_vec_dot_simd(GgmlType) { return nullptr; }
+VecDotFn get_vec_dot_avx2(GgmlType) { return nullptr; }
 }  // namespace pagoda::quant
 
 #endif

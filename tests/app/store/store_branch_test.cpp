@@ -176,8 +176,10 @@ TEST_F(StoreBranches, DanglingOrCyclicLinksDoNotHang) {
     store_.reset();
     {
         test::RawDb raw(dir_ / "branches.db");
-        raw.exec("PRAGMA foreign_keys = OFF; UPDATE sessions SET active_leaf_id = 99999; "
-                 "UPDATE messages SET parent_id = " + std::to_string(a2_) + " WHERE id = " + std::to_string(q1_));
+        raw.exec(
+            "PRAGMA foreign_keys = OFF; UPDATE sessions SET active_leaf_id = 99999; "
+            "UPDATE messages SET parent_id = " +
+            std::to_string(a2_) + " WHERE id = " + std::to_string(q1_));
     }
     store_ = test::open_store(dir_ / "branches.db");
     ASSERT_TRUE(store_);

@@ -30,11 +30,17 @@ TEST(StoreConcurrency, ManyThreadsCreateStreamAndRead) {
             for (int s = 0; s < kSessionsPerThread; ++s) {
                 std::string title = "t" + std::to_string(t) + "s" + std::to_string(s);
                 Result<int64_t> session = store->create_session({.title = title}).get();
-                if (!session) { ++failures; continue; }
+                if (!session) {
+                    ++failures;
+                    continue;
+                }
                 Result<int64_t> question = store->add_message({.session_id = *session, .content = "Q " + title}).get();
                 Result<int64_t> reply =
                     store->add_message({.session_id = *session, .role = Role::assistant, .completed = false}).get();
-                if (!question || !reply) { ++failures; continue; }
+                if (!question || !reply) {
+                    ++failures;
+                    continue;
+                }
                 for (int i = 0; i < kTokens; ++i) {
                     store->append_to_message(*reply, "[" + std::to_string(i) + "]");
                     if (i % 10 == 0 && !store->list_sessions().get().is_ok()) ++failures;

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 #include "store/session_export.h"
@@ -27,10 +26,10 @@ protected:
         model.quantization = "F32";
         model_ = get_ok(store_->add_model(model));
         session_ = get_ok(store_->create_session({.title = "Rust\nvs C++",
-                                                   .system_prompt = "Answer with code.",
-                                                   .model_id = model_,
-                                                   .sampling_preset_json = R"({"temperature":0.3})",
-                                                   .adapters_json = R"([{"adapter_id":2,"scale":0.5}])"}));
+                                                  .system_prompt = "Answer with code.",
+                                                  .model_id = model_,
+                                                  .sampling_preset_json = R"({"temperature":0.3})",
+                                                  .adapters_json = R"([{"adapter_id":2,"scale":0.5}])"}));
         q_ = get_ok(store_->add_message({.session_id = session_, .content = "Show a loop"}));
         a_old_ = get_ok(store_->add_message({.session_id = session_, .role = Role::assistant, .content = "old"}));
         a_ = get_ok(store_->regenerate_message(a_old_));
@@ -47,14 +46,19 @@ protected:
 TEST_F(StoreExport, MarkdownShowsTheActiveBranch) {
     Session s = get_ok(store_->get_session(session_));
     std::string md = get_ok(store_->export_markdown(session_));
-    std::string expected = "# Rust vs C++\n\n"
-                           "- Model: Stories 260K\n"
-                           "- Created: " + format_utc(s.created_at) + "\n"
-                           "- Updated: " + format_utc(s.updated_at) + "\n"
-                           "\n## System prompt\n\nAnswer with code.\n"
-                           "\n## User\n\nShow a loop\n"
-                           "\n## Assistant\n\n```cpp\nfor (int i = 0; i < 3; ++i) {}\n```\n"
-                           "\n*20 tokens, 50.0 tokens/s*\n";
+    std::string expected =
+        "# Rust vs C++\n\n"
+        "- Model: Stories 260K\n"
+        "- Created: " +
+        format_utc(s.created_at) +
+        "\n"
+        "- Updated: " +
+        format_utc(s.updated_at) +
+        "\n"
+        "\n## System prompt\n\nAnswer with code.\n"
+        "\n## User\n\nShow a loop\n"
+        "\n## Assistant\n\n```cpp\nfor (int i = 0; i < 3; ++i) {}\n```\n"
+        "\n*20 tokens, 50.0 tokens/s*\n";
     EXPECT_EQ(md, expected);
     EXPECT_EQ(md.find("old"), std::string::npos);  // the other branch is not in the reading view
 }

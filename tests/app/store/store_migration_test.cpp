@@ -2,7 +2,6 @@
 // schema.cpp), holding data written the way that version wrote it, opens in the current
 // Store with its data intact and the same schema as a fresh database.
 #include <gtest/gtest.h>
-
 #include <sqlite3.h>
 
 #include <string>
@@ -56,7 +55,8 @@ std::vector<std::string> schema_shape(const std::filesystem::path& path) {
          raw.column("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")) {
         std::string columns;
         for (const std::string& c : raw.column("SELECT name || ':' || type || ':' || \"notnull\" || ':' || "
-                                               "coalesce(dflt_value, '') FROM pragma_table_info('" + table + "')")) {
+                                               "coalesce(dflt_value, '') FROM pragma_table_info('" +
+                                               table + "')")) {
             columns += c + ",";
         }
         shape.push_back(table + "(" + columns + ")");

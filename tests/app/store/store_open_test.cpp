@@ -2,6 +2,9 @@
 // not be touched (newer schema, not a database, damaged, another program's) without changing
 // a single byte of them.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <optional>
@@ -112,7 +115,7 @@ void expect_refused_untouched(const std::filesystem::path& path, ErrorCode code,
         Result<std::unique_ptr<Store>> store = Store::open(options);
         ASSERT_FALSE(store.is_ok()) << "opened a file that should be refused";
         EXPECT_EQ(store.status().code(), code) << store.status().to_string();
-        const std::string& message = store.status().message();
+        const std::string message = store.status().message();                  // status() returns a copy
         EXPECT_NE(message.find(path.string()), std::string::npos) << message;  // names the file
         EXPECT_NE(message.find(reason), std::string::npos) << message;
         EXPECT_NE(message.find("did not modify"), std::string::npos) << message;
@@ -132,8 +135,8 @@ TEST(StoreOpen, RefusesNewerSchemaAndLeavesFileUntouched) {
     {
         // A future Pagoda with schema version latest+7, back in rollback-journal mode.
         RawDb raw(path);
-        raw.exec("PRAGMA journal_mode = DELETE; PRAGMA user_version = " +
-                 std::to_string(latest_schema_version() + 7) + "; CREATE TABLE future_things (x);");
+        raw.exec("PRAGMA journal_mode = DELETE; PRAGMA user_version = " + std::to_string(latest_schema_version() + 7) +
+                 "; CREATE TABLE future_things (x);");
     }
     expect_refused_untouched(path, ErrorCode::unsupported, "newer version of Pagoda");
 }
@@ -148,6 +151,58 @@ TEST(StoreOpen, RefusesNewerSchemaInWalModeWithoutTouchingIt) {
     }
     ASSERT_FALSE(std::filesystem::exists(dir / "newer-wal.db-wal"));  // checkpointed on close
     expect_refused_untouched(path, ErrorCode::unsupported, "schema version 1000");
+}
+
+TEST(StoreOpen, RefusesNewerSchemaWhileANewerPagodaHasItOpen) {
+    // The newer version is running: its last commits are still in the -wal file.
+    TempDir dir;
+    const auto path = dir / "busy.db";
+    RawDb newer(path);
+    newer.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; PRAGMA application_id = " +
+               std::to_string(kApplicationId) + "; CREATE TABLE t (x);");
+    newer.exec("PRAGMA user_version = " + std::to_string(latest_schema_version() + 1) + "; INSERT INTO t VALUES (1);");
+    ASSERT_TRUE(std::filesystem::exists(dir / "busy.db-wal"));
+    const std::string wal_before = test::read_bytes(dir / "busy.db-wal");
+    expect_refused_untouched(path, ErrorCode::unsupported, "newer version of Pagoda");
+    EXPECT_EQ(test::read_bytes(dir / "busy.db-wal"), wal_before);
+    EXPECT_EQ(newer.scalar("SELECT count(*) FROM t"), "1");
+}
+
+TEST(StoreOpen, RecoversAHotRollbackJournalBeforeChecking) {
+    // A store whose file was left mid-transaction in rollback-journal mode (a filesystem
+    // without WAL support, then a crash): SQLite's own recovery rolls the journal back, the
+    // committed data is intact and the half-written transaction is gone.
+    TempDir dir;
+    const auto path = dir / "journal.db";
+    {
+        auto store = test::open_store(path);
+        ASSERT_TRUE(store);
+        (void)test::get_ok(store->create_session({.title = "committed"}));
+    }
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        sqlite3* db = nullptr;
+        if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) _exit(2);
+        // A tiny page cache makes SQLite write changed pages into the file before COMMIT.
+        sqlite3_exec(db, "PRAGMA journal_mode = DELETE; PRAGMA cache_size = 1; BEGIN;", nullptr, nullptr, nullptr);
+        for (int i = 0; i < 2000; ++i) {
+            std::string sql = "INSERT INTO sessions (title, created_at, updated_at) VALUES ('uncommitted " +
+                              std::to_string(i) + "', 1, 1)";
+            if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) _exit(3);
+        }
+        raise(SIGKILL);
+    }
+    int wstatus = 0;
+    ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(wstatus)) << "child exited with " << WEXITSTATUS(wstatus);
+    ASSERT_TRUE(std::filesystem::exists(dir / "journal.db-journal")) << "no hot journal to recover";
+
+    auto store = test::open_store(path);
+    ASSERT_TRUE(store);
+    std::vector<Session> sessions = test::get_ok(store->list_sessions());
+    ASSERT_EQ(sessions.size(), 1u);
+    EXPECT_EQ(sessions[0].title, "committed");
 }
 
 TEST(StoreOpen, RefusesAFileThatIsNotADatabase) {
@@ -184,6 +239,12 @@ TEST(StoreOpen, RefusesADamagedDatabaseAndLeavesItUntouched) {
     for (size_t i = page_size; i < bytes.size(); i += 7) bytes[i] = static_cast<char>(0xA5 ^ (i & 0xff));
     test::write_bytes(path, bytes);
     expect_refused_untouched(path, ErrorCode::invalid_format, "");
+    // Either the integrity check lists the damage or SQLite stops at the first bad page.
+    StoreOptions options;
+    options.path = path;
+    const std::string message = Store::open(options).status().message();
+    EXPECT_TRUE(message.find("damaged") != std::string::npos || message.find("malformed") != std::string::npos)
+        << message;
 }
 
 TEST(StoreOpen, RefusesAnotherProgramsDatabase) {

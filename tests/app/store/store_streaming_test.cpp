@@ -160,8 +160,8 @@ TEST(StoreStreaming, UnicodeAndBinarySafeConcatenation) {
 // ---- the kill test ----
 
 struct Report {
-    int64_t index;     // chunk number
-    int64_t steady_ns; // CLOCK_MONOTONIC (steady_clock), shared by both processes
+    int64_t index;      // chunk number
+    int64_t steady_ns;  // CLOCK_MONOTONIC (steady_clock), shared by both processes
 };
 
 int64_t steady_ns() {

@@ -88,7 +88,8 @@ TEST(BpeGgufLoad, LlamaBpeAddsBosAndMerges) {
     const Tokenizer& tok = **l->tok;
     EXPECT_EQ(tok.kind(), "bpe");
     EXPECT_TRUE(tok.special().add_bos);
-    EXPECT_EQ(tok.encode("hello world", true, false), (Ids{t.id("<|begin_of_text|>"), t.id("hello"), t.id("\xC4\xA0world")}));
+    EXPECT_EQ(tok.encode("hello world", true, false),
+              (Ids{t.id("<|begin_of_text|>"), t.id("hello"), t.id("\xC4\xA0world")}));
     EXPECT_EQ(tok.decode(tok.encode("hello world", false, false)), "hello world");
     EXPECT_EQ(tok.token_to_piece(t.id("\xC4\xA0world")), " world");
 }

@@ -21,11 +21,12 @@ using Ids = std::vector<TokenId>;
 
 const std::string kSp = "\xE2\x96\x81";
 const char* kLlama3 =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
+    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
     "\\s+(?!\\S)|\\s+";
 
 Json added(TokenId id, const std::string& content, bool special, bool lstrip = false, bool rstrip = false) {
-    return Json{{"id", id},         {"content", content}, {"single_word", false}, {"lstrip", lstrip},
+    return Json{{"id", id},         {"content", content},  {"single_word", false}, {"lstrip", lstrip},
                 {"rstrip", rstrip}, {"normalized", false}, {"special", special}};
 }
 
@@ -51,8 +52,12 @@ Json byte_level_tokenizer() {
         {"pre_tokenizer",
          {{"type", "Sequence"},
           {"pretokenizers",
-           Json::array({Json{{"type", "Split"}, {"pattern", {{"Regex", kLlama3}}}, {"behavior", "Isolated"}, {"invert", false}},
-                        Json{{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}}})}}},
+           Json::array(
+               {Json{{"type", "Split"}, {"pattern", {{"Regex", kLlama3}}}, {"behavior", "Isolated"}, {"invert", false}},
+                Json{{"type", "ByteLevel"},
+                     {"add_prefix_space", false},
+                     {"trim_offsets", true},
+                     {"use_regex", false}}})}}},
         {"post_processor",
          {{"type", "TemplateProcessing"},
           {"single", Json::array({Json{{"SpecialToken", {{"id", "<|bos|>"}, {"type_id", 0}}}},
@@ -60,8 +65,14 @@ Json byte_level_tokenizer() {
           {"pair", Json::array()},
           {"special_tokens", {{"<|bos|>", {{"id", "<|bos|>"}, {"ids", {300}}, {"tokens", {"<|bos|>"}}}}}}}},
         {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
-        {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"byte_fallback", false},
-                   {"ignore_merges", false}, {"vocab", vocab}, {"merges", merges}}},
+        {"model",
+         {{"type", "BPE"},
+          {"dropout", nullptr},
+          {"unk_token", nullptr},
+          {"byte_fallback", false},
+          {"ignore_merges", false},
+          {"vocab", vocab},
+          {"merges", merges}}},
     };
 }
 
@@ -96,8 +107,13 @@ Json spm_style_tokenizer() {
           {"decoders", Json::array({Json{{"type", "Replace"}, {"pattern", {{"String", kSp}}}, {"content", " "}},
                                     Json{{"type", "ByteFallback"}}, Json{{"type", "Fuse"}},
                                     Json{{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}})}}},
-        {"model", {{"type", "BPE"}, {"unk_token", "<unk>"}, {"byte_fallback", true}, {"fuse_unk", true},
-                   {"vocab", vocab}, {"merges", Json::array({kSp + " a", "a b", kSp + "a b"})}}},
+        {"model",
+         {{"type", "BPE"},
+          {"unk_token", "<unk>"},
+          {"byte_fallback", true},
+          {"fuse_unk", true},
+          {"vocab", vocab},
+          {"merges", Json::array({kSp + " a", "a b", kSp + "a b"})}}},
     };
 }
 
@@ -133,7 +149,9 @@ TEST(BpeHfTokenizerJson, ByteLevelTokenizer) {
 }
 
 TEST(BpeHfTokenizerJson, ConfigOverridesSpecials) {
-    Json config = {{"add_bos_token", false}, {"bos_token", {{"content", "<|bos|>"}}}, {"eos_token", "<|im_end|>"},
+    Json config = {{"add_bos_token", false},
+                   {"bos_token", {{"content", "<|bos|>"}}},
+                   {"eos_token", "<|im_end|>"},
                    {"clean_up_tokenization_spaces", true}};
     auto tok = parse(byte_level_tokenizer(), config);
     ASSERT_NE(tok, nullptr);

@@ -15,8 +15,8 @@ using Ids = std::vector<TokenId>;
 using Merges = std::vector<std::pair<std::string, std::string>>;
 
 std::vector<std::pair<std::string, TokenId>> tiny_vocab() {
-    return {{"a", 0}, {"b", 1}, {"c", 2}, {"ab", 3}, {"bc", 4}, {"abc", 5}, {"<unk>", 6}, {"aa", 7}, {"aaa", 8},
-            {"<0xC3>", 9}, {"<0xA9>", 10}, {"x", 11}};
+    return {{"a", 0},     {"b", 1},  {"c", 2},   {"ab", 3},     {"bc", 4},      {"abc", 5},
+            {"<unk>", 6}, {"aa", 7}, {"aaa", 8}, {"<0xC3>", 9}, {"<0xA9>", 10}, {"x", 11}};
 }
 
 Ids encode(const BpeModel& m, const std::string& piece) {

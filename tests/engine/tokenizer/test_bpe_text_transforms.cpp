@@ -19,10 +19,10 @@ TEST(BpeTextTransforms, Nfc) {
     EXPECT_EQ(to_nfc("plain ASCII"), "plain ASCII");
     EXPECT_EQ(to_nfc("e\u0301"), "\u00e9");
     EXPECT_EQ(to_nfc("\u00e9\u0301"), "\u00e9\u0301");  // é already composed; the accent stays
-    EXPECT_EQ(to_nfc("\u212b"), "\u00c5");                // singleton: ANGSTROM SIGN -> Å
-    EXPECT_EQ(to_nfc("\u0958"), "\u0915\u093c");          // composition exclusion stays apart
-    EXPECT_EQ(to_nfc("\u1100\u1161\u11a8"), "\uac01");    // Hangul jamo -> syllable 각
-    EXPECT_EQ(to_nfc("\uac00\u11a8"), "\uac01");          // LV + T
+    EXPECT_EQ(to_nfc("\u212b"), "\u00c5");              // singleton: ANGSTROM SIGN -> Å
+    EXPECT_EQ(to_nfc("\u0958"), "\u0915\u093c");        // composition exclusion stays apart
+    EXPECT_EQ(to_nfc("\u1100\u1161\u11a8"), "\uac01");  // Hangul jamo -> syllable 각
+    EXPECT_EQ(to_nfc("\uac00\u11a8"), "\uac01");        // LV + T
     // Canonical order: dot below (220) before dot above (230), then compose with s.
     EXPECT_EQ(to_nfc("s\u0307\u0323"), "\u1e69");
     EXPECT_EQ(to_nfc("q\u0307\u0323"), "q\u0323\u0307");  // no q composite: just reordered
@@ -35,7 +35,10 @@ TEST(BpeTextTransforms, Normalizers) {
     steps.push_back(make_prepend_normalizer("\xE2\x96\x81"));
     steps.push_back(make_replace_normalizer(" ", "\xE2\x96\x81"));
     auto seq = make_normalizer_sequence(std::move(steps));
-    EXPECT_EQ(seq->normalize("a b"), "\xE2\x96\x81" "a\xE2\x96\x81" "b");
+    EXPECT_EQ(seq->normalize("a b"),
+              "\xE2\x96\x81"
+              "a\xE2\x96\x81"
+              "b");
     EXPECT_EQ(seq->normalize(""), "");
     EXPECT_EQ(make_nfc_normalizer()->normalize("e\u0301"), "\u00e9");
 }
@@ -48,7 +51,9 @@ TEST(BpeTextTransforms, Decoders) {
     steps.push_back(make_fuse_decoder());
     steps.push_back(make_strip_decoder(" ", 1, 0));
     auto seq = make_decoder_sequence(std::move(steps));
-    Strings tokens{"\xE2\x96\x81Hello", "<0xC3>", "<0xA9>", "\xE2\x96\x81" "ab"};
+    Strings tokens{"\xE2\x96\x81Hello", "<0xC3>", "<0xA9>",
+                   "\xE2\x96\x81"
+                   "ab"};
     seq->decode_chain(tokens, true);
     EXPECT_EQ(tokens, (Strings{"Hello\xC3\xA9 ab"}));
     // One token on its own keeps its space (Fuse/Strip look across tokens).
@@ -57,7 +62,11 @@ TEST(BpeTextTransforms, Decoders) {
     EXPECT_EQ(one, " Hello");
 
     auto meta = make_metaspace_decoder("\xE2\x96\x81", true);
-    Strings m{"\xE2\x96\x81" "a", "\xE2\x96\x81" "b"};
+    Strings m{
+        "\xE2\x96\x81"
+        "a",
+        "\xE2\x96\x81"
+        "b"};
     meta->decode_chain(m, true);
     EXPECT_EQ(m, (Strings{"a", " b"}));
 
@@ -77,7 +86,9 @@ TEST(BpeTextTransforms, CleanUps) {
 TEST(BpeTextTransforms, LeftmostLongestSplitter) {
     using Entry = SpecialTokenSplitter::Entry;
     const std::vector<Entry> entries = {
-        {1, "<a", false, false, false}, {2, "<ab>", false, false, false}, {3, "b>", true, false, false},
+        {1, "<a", false, false, false},
+        {2, "<ab>", false, false, false},
+        {3, "b>", true, false, false},
         {4, "<s>", false, true, true},
     };
     SpecialTokenSplitter s(entries, SpecialTokenSplitter::Strategy::leftmost_longest);

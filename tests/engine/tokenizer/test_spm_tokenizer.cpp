@@ -86,8 +86,7 @@ TEST(SpmTokenizer, ControlTokensOnlyParsedWhenAsked) {
     EXPECT_EQ(tok.encode("ab<ctl>", false, true), (Ids{268, 271}));
     EXPECT_EQ(tok.encode("<s>ab", true, true), (Ids{1, 1, 268}));
     // Not parsed: spelled out as plain text.
-    EXPECT_EQ(tok.encode("<ctl>ab", false, false),
-              (Ids{259, byte_id('<'), 262, byte_id('t'), 281, byte_id('>'), 263}));
+    EXPECT_EQ(tok.encode("<ctl>ab", false, false), (Ids{259, byte_id('<'), 262, byte_id('t'), 281, byte_id('>'), 263}));
 }
 
 TEST(SpmTokenizer, UserDefinedTokensAlwaysSplit) {

@@ -86,7 +86,7 @@ int run_encode(const Options& o) {
         for (TokenId id : v) joined += t.token_to_piece(id, true);
         pieces.push_back(joined);
     }
-    Json out = {{"ids", ids},       {"decoded", decoded},     {"decoded_special", decoded_special},
+    Json out = {{"ids", ids},       {"decoded", decoded},        {"decoded_special", decoded_special},
                 {"pieces", pieces}, {"encode_seconds", seconds}, {"bytes", bytes}};
     std::ofstream(o.output) << out.dump(-1, ' ', false, Json::error_handler_t::replace);
     return 0;
@@ -94,7 +94,9 @@ int run_encode(const Options& o) {
 
 // convert_hf_to_gguf.py's does_token_look_special.
 bool looks_special(const std::string& t) {
-    auto ends = [&](const char* s) { return t.size() >= std::strlen(s) && t.compare(t.size() - std::strlen(s), std::string::npos, s) == 0; };
+    auto ends = [&](const char* s) {
+        return t.size() >= std::strlen(s) && t.compare(t.size() - std::strlen(s), std::string::npos, s) == 0;
+    };
     return (t.rfind("<|", 0) == 0 && ends("|>")) || (t.rfind("<\xEF\xBD\x9C", 0) == 0 && ends("\xEF\xBD\x9C>")) ||
            t == "<pad>" || t == "<mask>";
 }
@@ -103,7 +105,8 @@ int run_gguf_from_hf(const Options& o) {
     const Json root = Json::parse(read_file(o.tokenizer));
     const Json& model = root["model"];
     std::map<TokenId, std::string> by_id;
-    for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) by_id[it.value().get<TokenId>()] = it.key();
+    for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it)
+        by_id[it.value().get<TokenId>()] = it.key();
     std::map<TokenId, bool> added_special;
     for (const auto& a : root["added_tokens"]) {
         by_id[a["id"].get<TokenId>()] = a["content"].get<std::string>();
@@ -131,7 +134,8 @@ int run_gguf_from_hf(const Options& o) {
     }
     std::vector<std::string> merges;
     for (const auto& m : model["merges"]) {
-        merges.push_back(m.is_string() ? m.get<std::string>() : m[0].get<std::string>() + " " + m[1].get<std::string>());
+        merges.push_back(m.is_string() ? m.get<std::string>()
+                                       : m[0].get<std::string>() + " " + m[1].get<std::string>());
     }
     pagoda::GgufWriter w;
     w.set_string("general.architecture", "llama");
@@ -175,14 +179,22 @@ int main(int argc, char** argv) {
             return true;
         };
         bool ok = true;
-        if (a == "--gguf") ok = value(o.gguf);
-        else if (a == "--tokenizer") ok = value(o.tokenizer);
-        else if (a == "--input") ok = value(o.input);
-        else if (a == "--output") ok = value(o.output);
-        else if (a == "--pre") ok = value(o.pre);
-        else if (a == "--add-special") o.add_special = true;
-        else if (a == "--parse-special") o.parse_special = true;
-        else ok = false;
+        if (a == "--gguf")
+            ok = value(o.gguf);
+        else if (a == "--tokenizer")
+            ok = value(o.tokenizer);
+        else if (a == "--input")
+            ok = value(o.input);
+        else if (a == "--output")
+            ok = value(o.output);
+        else if (a == "--pre")
+            ok = value(o.pre);
+        else if (a == "--add-special")
+            o.add_special = true;
+        else if (a == "--parse-special")
+            o.parse_special = true;
+        else
+            ok = false;
         if (!ok) return usage();
     }
     try {

@@ -1,0 +1,301 @@
+// `pagoda serve`: the OpenAI-compatible API on localhost, headless. The same server
+// (app/server) runs inside the desktop app.
+//
+// SIGINT / SIGTERM: stop accepting, let running requests finish (--shutdown-grace
+// seconds), cut the rest short with their streams ended cleanly, exit 0. A second
+// signal cuts everything short at once.
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "args.h"
+#include "backend_factory.h"
+#include "commands.h"
+#include "model/gguf_file.h"
+#include "model/ggml_type.h"
+#include "model/model_config.h"
+#include "pagoda/engine.h"
+#include "server/http_server.h"
+#include "server/model_manager.h"
+
+namespace pagoda::cli {
+
+namespace {
+
+constexpr int32_t kDefaultMaxCtx = 4096;
+constexpr int32_t kBlockSize = 16;
+
+bool parse_size(const std::string& text, int64_t& bytes) {
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (end == text.c_str() || !(v > 0)) return false;
+    const std::string suffix(end);
+    double mult = 1;
+    if (suffix == "K" || suffix == "k" || suffix == "KiB") {
+        mult = 1024.0;
+    } else if (suffix == "M" || suffix == "MiB") {
+        mult = 1024.0 * 1024;
+    } else if (suffix == "G" || suffix == "GiB") {
+        mult = 1024.0 * 1024 * 1024;
+    } else if (!suffix.empty()) {
+        return false;
+    }
+    if (v * mult > 9.0e18) return false;
+    bytes = static_cast<int64_t>(v * mult);
+    return true;
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream in(s);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+        while (!item.empty() && item.back() == ' ') item.pop_back();
+        if (!item.empty()) out.push_back(item);
+    }
+    return out;
+}
+
+struct EngineOptions {
+    std::string device;
+    int threads = 0;
+    int64_t ctx_size = 0;
+    int parallel = 8;
+    int prefill_chunk = 512;
+    int64_t kv_memory = 0;
+    GgmlType kv_type = GgmlType::F16;
+    bool prefix_cache = true;
+    uint64_t seed = 0;
+};
+
+Result<std::unique_ptr<Engine>> make_engine(const EngineOptions& o, const std::string& path) {
+    auto gguf = GgufFile::open(path);
+    if (!gguf) return gguf.status();
+    auto cfg = parse_model_config(*gguf.value());
+    if (!cfg) return cfg.status();
+    gguf.value().reset();
+
+    auto device = create_backend(o.device, o.threads);
+    if (!device) return device.status();
+    std::fprintf(stderr, "pagoda serve: device %s (%s)\n", device->backend->name().c_str(), device->reason.c_str());
+
+    int64_t ctx = o.ctx_size > 0 ? o.ctx_size : std::min<int64_t>(cfg->n_ctx_train, kDefaultMaxCtx);
+    if (ctx <= 0) ctx = kDefaultMaxCtx;
+    EngineConfig ec;
+    ec.max_model_len = static_cast<int32_t>(ctx);
+    ec.max_num_seqs = o.parallel;
+    ec.max_num_batched_tokens = o.prefill_chunk;
+    ec.block_size = kBlockSize;
+    ec.kv_type = o.kv_type;
+    ec.enable_prefix_caching = o.prefix_cache;
+    ec.seed = o.seed;
+    if (o.kv_memory > 0) {
+        ec.kv_memory_bytes = o.kv_memory;
+    } else {
+        const int64_t blocks = (ctx + kBlockSize - 1) / kBlockSize * o.parallel;
+        if (blocks > INT32_MAX) return invalid_argument("--ctx-size times --parallel is too large; use --kv-memory");
+        ec.kv_blocks = static_cast<int32_t>(blocks);
+    }
+    return Engine::load(path, std::move(device->backend), ec);
+}
+
+}  // namespace
+
+int run_serve(int argc, char** argv) {
+    Args args("pagoda serve --model PATH|NAME [--models-dir DIR] [options]",
+              "Serves the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models, /tokenize,\n"
+              "/detokenize, /health, /metrics) on localhost. A request's \"model\" is a model's file name\n"
+              "without .gguf; models in --models-dir are loaded when first asked for.\n"
+              "SIGINT/SIGTERM stop it gracefully (exit 0).");
+    args.option("--model", "PATH|NAME", "GGUF model to load at start (a file, or a name from --models-dir)");
+    args.option("--models-dir", "DIR", "folder of GGUF files that requests may name (loaded on demand)");
+    args.option("--host", "ADDR", "address to listen on; other than 127.0.0.1 exposes the API to the network",
+                "127.0.0.1");
+    args.option("--port", "N", "TCP port; 0 picks a free one (printed at start)", "8080");
+    args.option("--api-key", "KEY",
+                "require 'Authorization: Bearer KEY' on every route but /health (default: $PAGODA_API_KEY)");
+    args.option("--allowed-origins", "LIST", "comma-separated origins allowed by CORS ('*': any); default none");
+    args.option("--threads", "N", "CPU threads; 0 = number of physical cores", "0");
+    args.option("--device", "DEV", "auto, cpu or cuda[:N]", "auto");
+    args.option("--ctx-size", "N", "context per sequence in tokens (default: min(model context length, 4096))");
+    args.option("--parallel", "N", "sequences decoded at once (n > 1 samples count each)", "8");
+    args.option("--max-queue", "N", "requests that may wait beyond --parallel before 429", "256");
+    args.option("--prefill-chunk", "N", "token budget of one forward step", "512");
+    args.option("--kv-memory", "SIZE", "KV cache budget (e.g. 512M, 2G); default: --ctx-size per --parallel slot");
+    args.option("--kv-type", "TYPE", "KV cache encoding: f16, f32 or q8_0", "f16");
+    args.option("--max-loaded", "N", "models kept loaded at once (least recently used unloaded first); 0 = no limit",
+                "1");
+    args.option("--idle-ttl", "SECONDS", "unload a model idle this long; 0 = never", "0");
+    args.option("--max-body", "SIZE", "largest request body accepted (413 beyond)", "16M");
+    args.option("--max-tokens-default", "N", "/v1/completions max_tokens when a request gives none", "16");
+    args.option("--shutdown-grace", "SECONDS", "how long running requests may finish after SIGINT/SIGTERM", "5");
+    args.option("--http-threads", "N", "HTTP worker threads (default: enough for every admitted request)");
+    args.option("--seed", "S", "seeds the seeds of requests that bring none (default: random)");
+    args.flag("--no-prefix-cache", "do not reuse the KV of shared prompt prefixes");
+    args.flag("--log-requests", "print one line per HTTP request to stderr");
+    if (!args.parse(argc, argv)) return args.exit_code();
+
+    auto usage = [&](const std::string& msg) {
+        std::fprintf(stderr, "error: %s (see 'pagoda serve --help')\n", msg.c_str());
+        return 2;
+    };
+    if (!args.has("--model") && !args.has("--models-dir")) return usage("give --model or --models-dir");
+
+    bool ok = true;
+    EngineOptions eo;
+    eo.device = args.get("--device");
+    const long long threads = args.get_int("--threads", ok);
+    const long long port = args.get_int("--port", ok);
+    const long long parallel = args.get_int("--parallel", ok);
+    const long long max_queue = args.get_int("--max-queue", ok);
+    const long long prefill = args.get_int("--prefill-chunk", ok);
+    const long long max_loaded = args.get_int("--max-loaded", ok);
+    const double idle_ttl = args.get_double("--idle-ttl", ok);
+    const double grace = args.get_double("--shutdown-grace", ok);
+    const long long default_max_tokens = args.get_int("--max-tokens-default", ok);
+    const long long ctx = args.has("--ctx-size") ? args.get_int("--ctx-size", ok) : 0;
+    const long long http_threads = args.has("--http-threads") ? args.get_int("--http-threads", ok) : 0;
+    if (args.has("--seed")) eo.seed = static_cast<uint64_t>(args.get_int("--seed", ok));
+    if (!ok) return 2;
+    if (threads < 0 || threads > 1024) return usage("--threads must be between 0 and 1024");
+    if (port < 0 || port > 65535) return usage("--port must be between 0 and 65535");
+    if (parallel < 1 || parallel > 4096) return usage("--parallel must be between 1 and 4096");
+    if (max_queue < 0 || max_queue > 100000) return usage("--max-queue must be between 0 and 100000");
+    if (prefill < 1 || prefill > 65536) return usage("--prefill-chunk must be between 1 and 65536");
+    if (max_loaded < 0 || max_loaded > 1024) return usage("--max-loaded must be between 0 and 1024");
+    if (!(idle_ttl >= 0)) return usage("--idle-ttl must be 0 or more");
+    if (!(grace >= 0 && grace <= 3600)) return usage("--shutdown-grace must be between 0 and 3600");
+    if (default_max_tokens < 1 || default_max_tokens > INT32_MAX) return usage("--max-tokens-default must be >= 1");
+    if (args.has("--ctx-size") && (ctx < 1 || ctx > (1 << 20))) return usage("--ctx-size must be between 1 and 1048576");
+    if (http_threads < 0 || http_threads > 100000) return usage("--http-threads must be between 1 and 100000");
+    int64_t max_body = 0;
+    if (!parse_size(args.get("--max-body"), max_body) || max_body < 1024) return usage("--max-body must be >= 1K");
+    if (args.has("--kv-memory") && !parse_size(args.get("--kv-memory"), eo.kv_memory))
+        return usage("--kv-memory expects a size such as 512M or 2G");
+    const auto kv_type = ggml_type_from_name(args.get("--kv-type").c_str());
+    if (!kv_type || (*kv_type != GgmlType::F16 && *kv_type != GgmlType::F32 && *kv_type != GgmlType::Q8_0))
+        return usage("--kv-type must be f16, f32 or q8_0");
+    eo.kv_type = *kv_type;
+    eo.threads = static_cast<int>(threads);
+    eo.ctx_size = ctx;
+    eo.parallel = static_cast<int>(parallel);
+    eo.prefill_chunk = static_cast<int>(prefill);
+    eo.prefix_cache = !args.has("--no-prefix-cache");
+
+    server::ServerConfig sc;
+    sc.host = args.get("--host");
+    sc.port = static_cast<int>(port);
+    sc.api_key = args.get("--api-key");
+    if (sc.api_key.empty()) {
+        if (const char* env = std::getenv("PAGODA_API_KEY")) sc.api_key = env;
+    }
+    sc.allowed_origins = split_commas(args.get("--allowed-origins"));
+    sc.max_body_bytes = static_cast<size_t>(max_body);
+    sc.api.limits.max_body_bytes = sc.max_body_bytes;
+    sc.api.max_active_requests = static_cast<int>(parallel + max_queue);
+    sc.api.default_completion_max_tokens = static_cast<int32_t>(default_max_tokens);
+    sc.http_threads = static_cast<int>(http_threads);
+    sc.shutdown_grace_s = grace;
+    sc.log_requests = args.has("--log-requests");
+    if (sc.host != "127.0.0.1" && sc.host != "localhost" && sc.host != "::1") {
+        std::fprintf(stderr, "pagoda serve: warning: listening on %s makes the API reachable from other machines%s\n",
+                     sc.host.c_str(), sc.api_key.empty() ? " WITHOUT an API key" : "");
+    }
+
+    // Signals go to a dedicated thread (sigwait), so every other thread, created below,
+    // starts with them blocked and no handler runs in the middle of engine or HTTP work.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGUSR1);  // internal: the server stopped, the signal thread may go
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);  // a client that disconnects must not kill the server
+
+    server::ModelManagerConfig mc;
+    mc.max_loaded = static_cast<int>(max_loaded);
+    mc.idle_ttl_s = idle_ttl;
+    auto models = std::make_shared<server::ModelManager>(
+        [eo](const std::string& path) { return make_engine(eo, path); }, mc);
+
+    std::string preload;
+    if (args.has("--models-dir")) {
+        auto n = models->add_directory(args.get("--models-dir"));
+        if (!n) {
+            std::fprintf(stderr, "pagoda serve: %s\n", n.status().to_string().c_str());
+            return 1;
+        }
+        std::fprintf(stderr, "pagoda serve: %d model(s) in %s\n", *n, args.get("--models-dir").c_str());
+    }
+    if (args.has("--model")) {
+        const std::string m = args.get("--model");
+        const bool is_file =
+            m.find('/') != std::string::npos || (m.size() > 5 && m.substr(m.size() - 5) == ".gguf");
+        if (is_file) {
+            preload = server::ModelManager::model_id_for_path(m);
+            // A file also in --models-dir is already registered under the same name.
+            bool known = false;
+            for (const auto& l : models->list()) known = known || l.id == preload;
+            if (!known) {
+                if (Status s = models->add_file(m); !s) {
+                    std::fprintf(stderr, "pagoda serve: %s\n", s.to_string().c_str());
+                    return 1;
+                }
+            }
+        } else {
+            preload = m;
+        }
+    }
+    if (models->list().empty()) {
+        std::fprintf(stderr, "pagoda serve: no models to serve\n");
+        return 1;
+    }
+    if (!preload.empty()) {
+        if (Status s = models->preload(preload); !s) {
+            std::fprintf(stderr, "pagoda serve: %s\n", s.message().c_str());
+            return 1;
+        }
+    }
+
+    server::HttpServer server(sc, models);
+    if (Status s = server.start(); !s) {
+        std::fprintf(stderr, "pagoda serve: %s\n", s.message().c_str());
+        return 1;
+    }
+    std::fprintf(stderr, "pagoda serve: listening on http://%s:%d (models:", sc.host.c_str(), server.port());
+    for (const auto& l : models->list()) std::fprintf(stderr, " %s%s", l.id.c_str(), l.loaded ? "*" : "");
+    std::fprintf(stderr, ")%s\n", sc.api_key.empty() ? "" : ", API key required");
+    std::fflush(stderr);
+
+    std::thread signal_thread([&server, signals] {
+        int count = 0;
+        for (;;) {
+            int sig = 0;
+            if (sigwait(&signals, &sig) != 0) continue;
+            if (sig == SIGUSR1) return;
+            if (++count == 1) {
+                std::fprintf(stderr, "pagoda serve: %s: shutting down (again to cut running requests short)\n",
+                             sig == SIGINT ? "SIGINT" : "SIGTERM");
+                server.request_shutdown();
+            } else {
+                server.cut_short_all();
+            }
+        }
+    });
+    server.wait();
+    pthread_kill(signal_thread.native_handle(), SIGUSR1);
+    signal_thread.join();
+    std::fprintf(stderr, "pagoda serve: stopped\n");
+    return 0;
+}
+
+}  // namespace pagoda::cli

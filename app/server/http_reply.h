@@ -1,0 +1,44 @@
+// What an API endpoint answers, independent of the HTTP library: a status and a body,
+// or a stream the HTTP layer pulls from until it ends (SSE, or a JSON body that is only
+// known when generation finishes).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/api_error.h"
+
+namespace pagoda::server {
+
+class ReplyStream {
+public:
+    // Destroying a stream that has not ended cancels its work (the client went away).
+    virtual ~ReplyStream() = default;
+    // Waits briefly for output and appends it to `out`; false once the reply is complete
+    // (`out` then holds the last of it).
+    virtual bool next(std::string& out) = 0;
+};
+
+struct HttpReply {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::shared_ptr<ReplyStream> stream;  // set: the body comes from the stream
+
+    static HttpReply json(std::string body, int status = 200) {
+        HttpReply r;
+        r.status = status;
+        r.body = std::move(body);
+        return r;
+    }
+    static HttpReply error(const ApiError& e) {
+        HttpReply r = json(e.body(), e.status);
+        if (e.status == 429) r.headers.emplace_back("Retry-After", "1");
+        return r;
+    }
+};
+
+}  // namespace pagoda::server
