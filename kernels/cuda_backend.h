@@ -103,7 +103,6 @@ private:
     // The CUDA runtime's current device is per host thread: entry points that may run on
     // another thread than the one that created the backend select it first.
     void bind_device() const { cudaSetDevice(info_.index); }
-    Status validate_step(const StepInputs& in) const;
     Status upload_step(const StepInputs& in);
 
     // First failure since the last end_step; ops return early once one is recorded.

@@ -18,13 +18,14 @@
 # has them, run first
 #   ./scripts/gpu_check.sh --prepare
 # which copies those packages' installed files and stories260K.gguf into .devcarry/
-# (git-ignored, ~12 MB); carry .devcarry to the GPU machine, where this script uses the
+# (git-ignored, ~15 MB); carry .devcarry to the GPU machine, where this script uses the
 # copies only for what the machine itself lacks.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 DEPS=$ROOT/.devcarry/gpu-deps/root
 DEP_PACKAGES=(libpcre2-dev libpcre2-8-0 nlohmann-json3-dev libsqlite3-dev libsqlite3-0 libgtest-dev
+    libcpp-httplib-dev libcpp-httplib0.11 libssl-dev zlib1g-dev libbrotli-dev libbrotli1
     pkgconf pkgconf-bin libpkgconf3 pkg-config)
 
 if [[ "${1:-}" == "--prepare" ]]; then
@@ -35,7 +36,9 @@ if [[ "${1:-}" == "--prepare" ]]; then
             echo "gpu_check --prepare: package $pkg is not installed here; skipped" >&2
             continue
         fi
-        dpkg -L "$pkg" | grep -v -E '^/usr/share/(doc|man|lintian|bash-completion)' | while read -r f; do
+        # Headers, shared libraries, pkg-config and CMake files; static archives only for GoogleTest.
+        dpkg -L "$pkg" | grep -v -E '^/usr/share/(doc|man|lintian|bash-completion)' |
+            grep -v -E '/lib(ssl|crypto|pcre2-[0-9a-z]+|sqlite3|z|brotli[a-z]*)\.a$' | while read -r f; do
             if [[ -L "$f" || -f "$f" ]]; then cp -a --parents "$f" "$DEPS/"; fi
         done
     done
@@ -98,6 +101,7 @@ need_deps=""
 command -v pkg-config >/dev/null && pkg-config --exists libpcre2-8 2>/dev/null || need_deps+=" pcre2/pkg-config"
 [[ -f /usr/include/nlohmann/json.hpp || -f /usr/local/include/nlohmann/json.hpp ]] || need_deps+=" nlohmann-json"
 [[ -f /usr/include/sqlite3.h || -f /usr/local/include/sqlite3.h ]] || need_deps+=" sqlite3"
+command -v pkg-config >/dev/null && pkg-config --exists cpp-httplib 2>/dev/null || need_deps+=" cpp-httplib"
 if [[ -n "$need_deps" ]]; then
     if [[ -d "$DEPS/usr" ]]; then
         note "missing on this machine:$need_deps; using the carried copies in $DEPS"
@@ -197,7 +201,7 @@ fi
 SAN_LOG=$OUT/sanitizer.log
 : >"$SAN_LOG"
 if [[ -n "$SANITIZER" && -x $BIN/pagoda-gpu-selftest ]]; then
-    run_step memcheck 150 "$SAN_LOG" "$SANITIZER" --tool memcheck --error-exitcode 99 --print-limit 20 \
+    run_step memcheck 120 "$SAN_LOG" "$SANITIZER" --tool memcheck --error-exitcode 99 --print-limit 20 \
         "$BIN/pagoda-gpu-selftest" --quick
     rc=$LAST_RC
     errs=$(grep -m1 -E 'ERROR SUMMARY' "$SAN_LOG" | tail -1)
@@ -207,7 +211,7 @@ if [[ -n "$SANITIZER" && -x $BIN/pagoda-gpu-selftest ]]; then
         *) record FAIL memcheck "rc=$rc; $errs" ;;
     esac
     # racecheck tracks shared memory: the kernels that use it (attention, rms_norm).
-    if (($(elapsed) > 330)); then
+    if (($(elapsed) > 300)); then
         record SKIP racecheck "out of time budget"
     else
         run_step racecheck 120 "$SAN_LOG" "$SANITIZER" --tool racecheck --racecheck-report all --error-exitcode 99 \
@@ -249,11 +253,11 @@ BENCH_JSON=$OUT/bench.jsonl
 if [[ -x $BIN/pagoda-gpu-bench ]]; then
     for cfg in "q4_0 1" "f16 1" "q4_0 8"; do
         set -- $cfg  # type batch
-        if (($(elapsed) > 420)); then
+        if (($(elapsed) > 390)); then
             record SKIP "bench $1 b$2" "out of time budget"
             continue
         fi
-        run_step "bench $1 batch $2" 120 "$BENCH_LOG" "$BIN/pagoda-gpu-bench" --type "$1" --batch "$2" --ctx 512 \
+        run_step "bench $1 batch $2" 90 "$BENCH_LOG" "$BIN/pagoda-gpu-bench" --type "$1" --batch "$2" --ctx 512 \
             --tokens 64 --json "$BENCH_JSON"
         rc=$LAST_RC
         res=$(grep -E "^RESULT $1 batch $2 " "$BENCH_LOG" | tail -1 | sed 's/^RESULT //')

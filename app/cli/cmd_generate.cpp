@@ -254,7 +254,10 @@ int run_generate(int argc, char** argv) {
         seed = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
     }
     if (!ok) return 2;
-    if (n_predict < -1 || n_predict == 0) return usage("-n must be -1 or at least 1");
+    if (n_predict < -1) return usage("-n must be -1 or more");
+    // -n 0: only the prompt runs (e.g. for --logits-out); the engine samples one token, unprinted.
+    const bool print_nothing = n_predict == 0;
+    if (print_nothing) n_predict = 1;
     if (n_predict > INT32_MAX) n_predict = -1;
     if (!(temp >= 0)) return usage("--temp must be 0 or more");
     if (!(top_p >= 0 && top_p <= 1) || !(min_p >= 0 && min_p <= 1))
@@ -363,7 +366,8 @@ int run_generate(int argc, char** argv) {
     if (temp > 0) std::fprintf(stderr, "pagoda: seed %llu\n", static_cast<unsigned long long>(seed));
 
     const auto start = Clock::now();
-    const bool streaming = n_requests == 1 && n_samples == 1;
+    const bool streaming = (n_requests == 1 && n_samples == 1) || print_nothing;
+    if (print_nothing && n_requests * n_samples > 1) return usage("-n 0 runs a single prompt");
     if (streaming) {
         Request r;
         r.prompt = prompts[0];
@@ -384,7 +388,7 @@ int run_generate(int argc, char** argv) {
                     logits_status = write_logits(args.get("--logits-out"), d.prompt_logits);
                     if (!logits_status) engine.cancel(*id);  // stop before printing anything
                 }
-                if (!logits_status) continue;
+                if (!logits_status || print_nothing) continue;
                 for (const SampleDelta& s : d.samples) {
                     if (print_ids) {
                         for (TokenId t : s.token_ids) {
@@ -399,13 +403,13 @@ int run_generate(int argc, char** argv) {
             }
         }
         const RequestFinish f = *sink->finish();
-        if (print_ids && (f.reason != FinishReason::error || !first_id)) {
+        if (print_ids && !print_nothing && (f.reason != FinishReason::error || !first_id)) {
             std::fputc('\n', stdout);
             std::fflush(stdout);
         }
         if (!logits_status) return fail(logits_status);
         if (f.reason == FinishReason::error) return fail(internal_error(f.message));
-        const int32_t n_gen = f.usage.completion_tokens;
+        const int32_t n_gen = print_nothing ? 0 : f.usage.completion_tokens;
         const double prefill_s = f.time_to_first_token_s;
         const double decode_s = std::max(f.total_time_s - prefill_s, 0.0);
         auto rate = [](double n, double s) { return s > 0 ? n / s : 0.0; };

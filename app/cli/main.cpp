@@ -5,6 +5,9 @@
 #include <string>
 
 #include "commands.h"
+#if defined(PAGODA_HAVE_GUI)
+#include "ui/desktop_main.h"
+#endif
 
 namespace {
 
@@ -35,6 +38,10 @@ void print_help() {
 }  // namespace
 
 int main(int argc, char** argv) {
+#if defined(PAGODA_HAVE_GUI)
+    // No arguments: the desktop app (built with the GUI); otherwise the command line.
+    if (argc < 2) return pagoda::ui::runDesktop(argc, argv);
+#endif
     if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
         print_help();
         return argc < 2 ? 2 : 0;

@@ -40,8 +40,8 @@ Err normalize_content(const Json& content, const std::string& param, Json& out) 
             parts.push_back(std::move(t));
         } else if (type == "image_url" || type == "input_image" || type == "image" || type == "input_audio" ||
                    type == "file") {
-            return invalid_param(p + ".type", "Content parts of type '" + type +
-                                                  "' are not supported: this server runs text-only models.");
+            return bad_value(p + ".type",
+                             "content parts of type '" + type + "' are not supported: this server runs text-only models.");
         } else if (type.empty()) {
             return invalid_param(p + ".type", "Missing required parameter: '" + p + ".type'.");
         } else {
@@ -68,7 +68,9 @@ Err normalize_tool_calls(const Json& calls, const std::string& param, Json& out)
         if (!fn->is_object()) return wrong_type(p + ".function", "an object", *fn);
         std::string name;
         if (auto e = read_string(*fn, "name", name, p + ".function.name")) return e;
-        if (name.empty()) return invalid_param(p + ".function.name", "Missing required parameter: 'name'.");
+        if (name.empty()) {
+            return invalid_param(p + ".function.name", "Missing required parameter: '" + p + ".function.name'.");
+        }
         Json arguments = Json::object();
         if (const Json* args = find(*fn, "arguments")) {
             if (args->is_string()) {
@@ -124,7 +126,7 @@ ApiResult<Json> normalize_messages(const Json& messages, const ParseLimits& limi
         Json tool_calls;
         if (const Json* calls = find(m, "tool_calls")) {
             if (role != "assistant") {
-                return invalid_param(p + ".tool_calls", "only assistant messages carry tool_calls.");
+                return bad_value(p + ".tool_calls", "only assistant messages carry tool_calls.");
             }
             if (auto e = normalize_tool_calls(*calls, p + ".tool_calls", tool_calls)) return *e;
         }
@@ -133,8 +135,10 @@ ApiResult<Json> normalize_messages(const Json& messages, const ParseLimits& limi
             if (auto e = normalize_content(*content, p + ".content", c)) return *e;
             msg["content"] = std::move(c);
         } else if (role == "assistant") {
-            // An assistant turn that only calls tools has no content.
-            msg["content"] = tool_calls.is_null() ? Json("") : Json(nullptr);
+            // An assistant turn that only calls tools has no content. Templates test it with
+            // `'</think>' in message.content` (Qwen 3) and the like, which fails on none, so it
+            // becomes "" as llama.cpp hands it.
+            msg["content"] = "";
         } else {
             return invalid_param(p + ".content", "Missing required parameter: '" + p + ".content'.");
         }

@@ -143,6 +143,18 @@ void HttpServer::Impl::setup_routes() {
             send_error(res, unauthorized());
             return httplib::Server::HandlerResponse::Handled;
         }
+        // The pre-routing handler runs before httplib reads the body: refusing an announced
+        // oversized body here answers at once, where httplib would first read and discard it.
+        if (req.has_header("Content-Length")) {
+            const std::string cl = req.get_header_value("Content-Length");
+            char* end = nullptr;
+            const unsigned long long n = std::strtoull(cl.c_str(), &end, 10);
+            if (end != cl.c_str() && n > cfg.max_body_bytes) {
+                res.set_header("Connection", "close");
+                send_error(res, payload_too_large(cfg.max_body_bytes));
+                return httplib::Server::HandlerResponse::Handled;
+            }
+        }
         if (draining) {
             res.set_header("Connection", "close");
             send_error(res, server_error("The server is shutting down", 503));

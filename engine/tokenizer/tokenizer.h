@@ -2,6 +2,7 @@
 // ("llama" in GGUF), and byte-level BPE / tokenizer.json (the tokenizer issue).
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <span>
 #include <string>
@@ -33,6 +34,9 @@ struct SpecialTokens {
     TokenId pad = -1;
     bool add_bos = false;
     bool add_eos = false;
+    // Every token that ends a generation: EOS plus the end-of-turn tokens chat models
+    // emit instead (<|eot_id|>, <|im_end|>, <end_of_turn>, ...), found as llama.cpp finds them.
+    std::vector<TokenId> eog;
 };
 
 class Tokenizer {
@@ -58,7 +62,10 @@ public:
     // removed when the vocabulary adds one.
     virtual std::string decode(std::span<const TokenId> ids, bool render_special = false) const = 0;
 
-    bool is_eog(TokenId id) const { return id == special().eos; }
+    bool is_eog(TokenId id) const {
+        const SpecialTokens& sp = special();
+        return id == sp.eos || std::find(sp.eog.begin(), sp.eog.end(), id) != sp.eog.end();
+    }
 };
 
 // Builds the tokenizer a GGUF file describes (tokenizer.ggml.*), or says why it cannot.

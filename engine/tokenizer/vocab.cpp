@@ -104,6 +104,7 @@ Result<Vocab> Vocab::create(VocabData data) {
     for (size_t i = 0; i < n; ++i) {
         if (v.is_special_kind(static_cast<TokenId>(i))) v.special_by_length_.push_back(static_cast<TokenId>(i));
     }
+    v.collect_end_of_generation_tokens();
     std::stable_sort(v.special_by_length_.begin(), v.special_by_length_.end(),
                      [&v](TokenId a, TokenId b) { return v.text(a).size() > v.text(b).size(); });
     return v;
@@ -122,6 +123,24 @@ TokenId Vocab::find(std::string_view text) const {
 int Vocab::byte_value(TokenId id) const {
     if (!contains(id)) return -1;
     return parse_byte_token(text(id));
+}
+
+// Chat models end a turn with their own token rather than EOS; llama.cpp treats these
+// texts, when they are control tokens, as end of generation, and so do we.
+void Vocab::collect_end_of_generation_tokens() {
+    static constexpr std::string_view kEndOfGeneration[] = {
+        "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>",
+        "_<EOT>", "<|end_of_text|>", "<end_of_utterance>", "<|return|>", "<|call|>",
+    };
+    std::vector<TokenId>& eog = special_.eog;
+    if (special_.eos >= 0) eog.push_back(special_.eos);
+    for (std::string_view text : kEndOfGeneration) {
+        const TokenId id = find(text);
+        if (id >= 0 && type(id) == TokenType::control &&
+            std::find(eog.begin(), eog.end(), id) == eog.end()) {
+            eog.push_back(id);
+        }
+    }
 }
 
 }  // namespace pagoda

@@ -72,6 +72,7 @@ public:
     const std::vector<TokenId>& special_tokens_by_length() const { return special_by_length_; }
 
 private:
+    void collect_end_of_generation_tokens();
     struct StringHash {
         using is_transparent = void;
         size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }

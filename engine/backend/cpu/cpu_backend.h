@@ -76,7 +76,6 @@ private:
         std::vector<float> cos_sin;  // [n_tokens, n_rot / 2, 2]
     };
 
-    Status validate_step(const StepInputs& in) const;
 
     // Records the first failure of this step; ops return early once one is recorded.
     void fail(Status status);

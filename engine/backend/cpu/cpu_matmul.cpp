@@ -2,7 +2,10 @@
 //
 // Quantized and BF16 weights go llama.cpp's CPU way: each activation row is encoded once
 // into the weight type's vec_dot_type (Q8_0, Q8_1, Q8_K, BF16), then every output is one
-// vec_dot of a weight row with an encoded activation row. F32 and F16 weights are dotted
+// vec_dot of a weight row with an encoded activation row; where the quant library has a
+// tile kernel (quant::get_gemm) a whole tile goes to it instead, computing each output
+// exactly as vec_dot does but decoding weight blocks once for 16 tokens, or streaming
+// 16 weight rows at once for a single token. F32 and F16 weights are dotted
 // with the fp32 activations (F16 rows widened exactly to fp32): llama.cpp's x86 prompt
 // path (tinyBLAS) does the same for F16, and keeping activations unrounded makes a row's
 // result independent of the batch it is in. Work is cut into tiles of
@@ -16,6 +19,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/cpu_math.h"
 #include "model/ggml_type.h"
+#include "model/quant/gemm_kernels.h"
 #include "model/quant/quant.h"
 
 namespace pagoda::cpu {
@@ -76,6 +80,9 @@ void CpuBackend::matmul(const Tensor& w, const Tensor& x, Tensor& out) {
     const bool float_kernel = w.type == GgmlType::F32 || w.type == GgmlType::F16;
     const GgmlType act_type = float_kernel ? GgmlType::F32 : vec_dot_type(w.type);
     const VecDotFn dot = float_kernel ? nullptr : get_vec_dot(w.type);
+    // Tile kernel: several weight rows x several tokens per call, each output computed
+    // exactly as `dot` computes it (gemm_kernels.h), so batches stay invariant.
+    const quant::GemmFn gemm = float_kernel ? nullptr : quant::get_gemm(w.type);
     const auto act_row_bytes_opt = ggml_row_bytes(act_type, k);
     if ((!float_kernel && !dot) || !act_row_bytes_opt) {
         fail(unsupported(std::string("matmul: cannot multiply ") + info->name + " weights with " + std::to_string(k) +
@@ -120,14 +127,18 @@ void CpuBackend::matmul(const Tensor& w, const Tensor& x, Tensor& out) {
     // 2. Tiles of [row_tile weight rows] x [tok_tile tokens].
     // The fp32 kernels take tokens four at a time, so their tiles hold at least four.
     const int64_t min_tok_tile = std::min<int64_t>(n, float_kernel ? 4 : 1);
-    const int64_t tok_tile =
+    int64_t tok_tile =
         std::clamp<int64_t>(static_cast<int64_t>(kActTileBytes / std::max<size_t>(act_row_bytes, 1)), min_tok_tile,
                             std::min<int64_t>(n, kMaxTokTile));
+    // The tile kernels take tokens sixteen at a time (one per vector lane): no ragged
+    // group inside a full tile.
+    if (gemm && tok_tile > 16 && tok_tile < n) tok_tile = tok_tile / 16 * 16;
     const int64_t n_tok_tiles = (n + tok_tile - 1) / tok_tile;
     const int64_t wanted_tasks = 8 * static_cast<int64_t>(pool_.size());
     const int64_t wanted_row_tiles = std::max<int64_t>(1, (wanted_tasks + n_tok_tiles - 1) / n_tok_tiles);
-    const int64_t row_tile =
-        std::clamp<int64_t>((m + wanted_row_tiles - 1) / wanted_row_tiles, kMinRowTile, kMaxRowTile);
+    int64_t row_tile = std::clamp<int64_t>((m + wanted_row_tiles - 1) / wanted_row_tiles, kMinRowTile, kMaxRowTile);
+    // ... and, for one token, weight rows sixteen at a time.
+    if (gemm) row_tile = (row_tile + 15) / 16 * 16;
     const int64_t n_row_tiles = (m + row_tile - 1) / row_tile;
 
     const auto* wbase = static_cast<const uint8_t*>(w.data);
@@ -140,6 +151,12 @@ void CpuBackend::matmul(const Tensor& w, const Tensor& x, Tensor& out) {
         const int64_t o_end = std::min(m, o_begin + row_tile);
         const int64_t t_begin = tt * tok_tile;
         const int64_t t_end = std::min(n, t_begin + tok_tile);
+        if (gemm) {
+            gemm(k, wbase + static_cast<size_t>(o_begin) * w_row_bytes, w_row_bytes, o_end - o_begin,
+                 acts + static_cast<size_t>(t_begin) * act_row_bytes, act_row_bytes, t_end - t_begin,
+                 obase + t_begin * m + o_begin, static_cast<size_t>(m));
+            return;
+        }
         for (int64_t o = o_begin; o < o_end; ++o) {
             const uint8_t* wr = wbase + static_cast<size_t>(o) * w_row_bytes;
             if (!float_kernel) {

@@ -1,32 +1,24 @@
-// AVX-512 VNNI tile kernels for the 32-value block formats: Q4_0, Q5_0, Q8_0 (against
-// Q8_0 activations) and Q4_1, Q5_1 (against Q8_1).
+// AVX-512 VNNI kernels for the 32-value block formats: Q4_0, Q5_0, Q8_0 (against Q8_0
+// activations) and Q4_1, Q5_1 (against Q8_1), following gemm_avx512.h's contract.
 //
-// One zmm holds two consecutive blocks, weights as unsigned bytes u = q + offset
-// (offset 8, 16 or 128 for the signed formats, 0 for Q4_1 / Q5_1). vpdpbusd multiplies
-// unsigned weight bytes by signed activation bytes, four per int32 lane, exactly; the
-// offset is taken out by starting each lane at -offset * (sum of its four activation
-// bytes), computed once per token and shared by every row. Per block pair and
-// (row, token): one vpdpbusd, one conversion, one scale product, one FMA into that
-// pair's fp32 accumulator (lanes 0-7 block b, 8-15 block b+1). An odd last block runs
-// the same steps with the upper half zero.
+// Weights are decoded to unsigned bytes u = q + offset (offset 8, 16 or 128 for the
+// signed formats, 0 for Q4_1 / Q5_1) so vpdpbusd can multiply them by the signed
+// activation bytes; each block sum then starts from -offset * (sum of the activation
+// block), which the token side computes once.
 #include "model/quant/gemm_avx512.h"
 
 #ifdef PAGODA_GEMM_AVX512
 
+#include <type_traits>
+
 namespace pagoda::quant::avx512 {
 namespace {
 
-constexpr __mmask16 kSecondBlock = 0xFF00;  // fp32 / int32 lanes of block b + 1
+constexpr __mmask16 kSecondBlock = 0xFF00;
+const __m512i kPairIndex = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);  // int32 lanes of block b + 1 in a two-block zmm
 
-// Lanes 0-7 the half at p0, lanes 8-15 the one at p1 (NB == 2); all lanes p0 (NB == 1).
-template <int NB>
-inline __m512 pair_scale(const float* h2f, const uint8_t* p0, const uint8_t* p1) {
-    if constexpr (NB == 2) return _mm512_mask_blend_ps(kSecondBlock, bcast_half(h2f, p0), bcast_half(h2f, p1));
-    return bcast_half(h2f, p0);
-}
-
-// 16 packed nibble bytes of block b (and b+1) -> [lo b, hi b, lo b+1, hi b+1], 0..15 each;
-// zero for the missing block when NB == 1.
+// 16 packed nibble bytes of block b (and b+1) -> [lo b, hi b, lo b+1, hi b+1]: the values
+// of block b then b+1 in order, 0..15 each; zero for the missing block when NB == 1.
 template <int NB>
 inline __m512i nibbles(const uint8_t* qs0, const uint8_t* qs1) {
     __m512i q;
@@ -48,7 +40,8 @@ inline __m512i add_fifth_bits(__m512i q, const uint8_t* qh0, const uint8_t* qh1)
 }
 
 // Weight formats. kBytes: block size; kOffset: what makes the values unsigned (0: they
-// are, and the format has a min, dotted with Q8_1); weights<NB>(block): the unsigned bytes.
+// are, and the format has a min at byte 2, dotted with Q8_1); weights<NB>(block): the
+// unsigned bytes of NB blocks. The scale d is the first half of every block.
 struct Q4_0W {
     static constexpr size_t kBytes = sizeof(BlockQ4_0);
     static constexpr int kOffset = 8;
@@ -101,69 +94,194 @@ struct LegacyKernel {
     static constexpr bool kMin = W::kOffset == 0;  // Q4_1 / Q5_1: + m * s per block
     static constexpr size_t kABytes = kMin ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
     static constexpr size_t kAQs = kMin ? 4 : 2;  // offset of the activation quants in a block
-    static constexpr int kRows = 4, kToks = 4, kDecodeRows = 8;
+    static constexpr int kRows = 8;               // weight rows per token-lanes call
+    static constexpr size_t kWeightScratch = kRows * 64;
 
-    template <int R, int T, int NB>
-    static inline void step(const float* h2f, const uint8_t* const (&wr)[R], const uint8_t* const (&ar)[T],
-                            __m512 (&acc)[R][T]) {
-        __m512i wq[R];
-        __m512 wd[R], wm[R];
-#pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) {
-            wq[r] = W::template weights<NB>(wr[r]);
-            wd[r] = pair_scale<NB>(h2f, wr[r], wr[r] + W::kBytes);
-            // The min of each block in the first lane of its half, zeros elsewhere.
-            if constexpr (kMin) {
-                wm[r] = _mm512_maskz_mov_ps(NB == 2 ? 0x0101 : 0x0001,
-                                            pair_scale<NB>(h2f, wr[r] + 2, wr[r] + W::kBytes + 2));
+    // Two activation blocks as one zmm, and the lanes' starting values -offset * (sum of
+    // the lane's four activation bytes).
+    template <int NB>
+    static inline __m512i act_quants(const uint8_t* y) {
+        if constexpr (NB == 2) {
+            return _mm512_inserti64x4(_mm512_castsi256_si512(load256(y + kAQs)), load256(y + kABytes + kAQs), 1);
+        }
+        return _mm512_zextsi256_si512(load256(y + kAQs));
+    }
+    static inline __m512i act_base(__m512i yq) {
+        if constexpr (kMin) return _mm512_setzero_si512();
+        const __m512i off = _mm512_set1_epi8(static_cast<char>(W::kOffset));
+        return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, yq));
+    }
+
+    // ---- single dot -------------------------------------------------------------------
+    static float dot(int64_t n, const void* vw, const void* va) {
+        const float* h2f = half_table();
+        const auto* x = static_cast<const uint8_t*>(vw);
+        const auto* y = static_cast<const uint8_t*>(va);
+        const int64_t nb = n / kQK32;
+        __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};  // even / odd blocks
+        auto block = [&](int32_t s, const uint8_t* xb, const uint8_t* yb, __m128& a) {
+            a = fma_step(s, h2f[load_u16(xb)], h2f[load_u16(yb)], a);
+            if constexpr (kMin) a = fma_step_f(h2f[load_u16(xb + 2)], h2f[load_u16(yb + 2)], a);
+        };
+        int64_t b = 0;
+        // 32 blocks at a time: their exact sums through one cross-lane reduction (lane i:
+        // blocks 2i and 2i + 1), then the fp32 steps in block order from a small array.
+        for (; b + 32 <= nb; b += 32, x += 32 * W::kBytes, y += 32 * kABytes) {
+            const RowTotals s = reduce_rows([&](int i) {
+                const __m512i yq = act_quants<2>(y + 2 * i * kABytes);
+                return _mm512_dpbusd_epi32(act_base(yq), W::template weights<2>(x + 2 * i * W::kBytes), yq);
+            });
+            // [first/second block of each pair][pair]: float(sum), dw * dy (and m, s).
+            alignas(64) float f[2][kLanes], scale[2][kLanes], m[2][kLanes], sy[2][kLanes];
+            const __m512i wo = _mm512_mullo_epi32(kPairIndex, _mm512_set1_epi32(2 * W::kBytes));
+            const __m512i ao = _mm512_mullo_epi32(kPairIndex, _mm512_set1_epi32(2 * kABytes));
+            _mm512_store_ps(f[0], _mm512_cvtepi32_ps(s.first));
+            _mm512_store_ps(f[1], _mm512_cvtepi32_ps(s.second));
+            for (int h = 0; h < 2; ++h) {
+                _mm512_store_ps(scale[h], _mm512_mul_ps(gather_half<false>(wo, x + h * W::kBytes),
+                                                        gather_half<false>(ao, y + h * kABytes)));
+                if constexpr (kMin) {
+                    _mm512_store_ps(m[h], gather_half<true>(wo, x + h * W::kBytes));
+                    _mm512_store_ps(sy[h], gather_half<true>(ao, y + h * kABytes));
+                }
+            }
+#pragma GCC unroll 32
+            for (int i = 0; i < 2 * kLanes; ++i) {
+                acc[i % 2] = fma_step_f(f[i % 2][i / 2], scale[i % 2][i / 2], acc[i % 2]);
+                if constexpr (kMin) acc[i % 2] = fma_step_f(m[i % 2][i / 2], sy[i % 2][i / 2], acc[i % 2]);
             }
         }
-#pragma GCC unroll 4
-        for (int t = 0; t < T; ++t) {
-            const uint8_t* y = ar[t];
-            __m512i yq;
-            if constexpr (NB == 2) {
-                yq = _mm512_inserti64x4(_mm512_castsi256_si512(load256(y + kAQs)), load256(y + kABytes + kAQs), 1);
-            } else {
-                yq = _mm512_zextsi256_si512(load256(y + kAQs));
-            }
-            __m512i base = _mm512_setzero_si512();
-            if constexpr (!kMin) {
-                const __m512i off = _mm512_set1_epi8(static_cast<char>(W::kOffset));
-                base = _mm512_sub_epi32(base, _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, yq));
-            }
-            const __m512 yd = pair_scale<NB>(h2f, y, y + kABytes);
-            __m512 ys;
-            if constexpr (kMin) ys = pair_scale<NB>(h2f, y + 2, y + kABytes + 2);
-#pragma GCC unroll 8
-            for (int r = 0; r < R; ++r) {
-                const __m512i p = _mm512_dpbusd_epi32(base, wq[r], yq);
-                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(wd[r], yd), acc[r][t]);
-                if constexpr (kMin) acc[r][t] = _mm512_fmadd_ps(wm[r], ys, acc[r][t]);
+        for (; b + 2 <= nb; b += 2, x += 2 * W::kBytes, y += 2 * kABytes) {
+            const __m512i yq = act_quants<2>(y);
+            const __m512i p = _mm512_dpbusd_epi32(act_base(yq), W::template weights<2>(x), yq);
+            block(_mm512_mask_reduce_add_epi32(0x00FF, p), x, y, acc[0]);
+            block(_mm512_mask_reduce_add_epi32(kSecondBlock, p), x + W::kBytes, y + kABytes, acc[1]);
+        }
+        if (b < nb) {
+            const __m512i yq = act_quants<1>(y);
+            block(_mm512_reduce_add_epi32(_mm512_dpbusd_epi32(act_base(yq), W::template weights<1>(x), yq)), x, y,
+                  acc[0]);
+        }
+        return _mm_cvtss_f32(_mm_add_ss(acc[0], acc[1]));
+    }
+
+    // ---- one token, 16 weight rows in the lanes ---------------------------------------
+    template <int NB>
+    static inline void row_step(const uint8_t* const (&wr)[kLanes], __m512i offs, const uint8_t* wblock,
+                                const uint8_t* y, const float* h2f, __m512 (&acc)[2]) {
+        const __m512i yq = act_quants<NB>(y);
+        const __m512i base = act_base(yq);
+        const RowTotals s = reduce_rows([&](int r) {
+            prefetch_ahead<NB * W::kBytes>(wr[r]);
+            return _mm512_dpbusd_epi32(base, W::template weights<NB>(wr[r]), yq);
+        });
+        for (int h = 0; h < NB; ++h) {
+            const uint8_t* xb = wblock + h * W::kBytes;
+            const uint8_t* yb = y + h * kABytes;
+            // Dword 0 of a block: d, then m (Q4_1 / Q5_1) or the first quants.
+            const __m512 dw = gather_half<false>(offs, xb);
+            const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(h2f[load_u16(yb)]));
+            acc[h] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(h == 0 ? s.first : s.second), scale, acc[h]);
+            if constexpr (kMin) {
+                acc[h] = _mm512_fmadd_ps(gather_half<true>(offs, xb), _mm512_set1_ps(h2f[load_u16(yb + 2)]), acc[h]);
             }
         }
     }
 
-    template <int R, int T>
-    static void run(const Tile& tl) {
+    static void row_lanes(const Tile& tl, int rows) {
         const float* h2f = half_table();
         const int64_t nb = tl.k / kQK32;
-        __m512 acc[R][T];
-        const uint8_t* wr[R];
-        const uint8_t* ar[T];
-        for (int r = 0; r < R; ++r) {
-            wr[r] = tl.w + static_cast<size_t>(r) * tl.w_stride;
-            for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-        }
-        for (int t = 0; t < T; ++t) ar[t] = tl.a + static_cast<size_t>(t) * tl.a_stride;
+        const __m512i offs = row_offsets(tl.w_stride, rows);
+        const uint8_t* wr[kLanes];
+        for (int r = 0; r < kLanes; ++r) wr[r] = tl.w + (r < rows ? static_cast<size_t>(r) * tl.w_stride : 0);
+        __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};  // even / odd blocks
+        const uint8_t* wblock = tl.w;
+        const uint8_t* y = tl.a;
         int64_t b = 0;
         for (; b + 2 <= nb; b += 2) {
-            step<R, T, 2>(h2f, wr, ar, acc);
-            for (int r = 0; r < R; ++r) wr[r] += 2 * W::kBytes;
-            for (int t = 0; t < T; ++t) ar[t] += 2 * kABytes;
+            row_step<2>(wr, offs, wblock, y, h2f, acc);
+            for (auto& p : wr) p += 2 * W::kBytes;
+            wblock += 2 * W::kBytes;
+            y += 2 * kABytes;
         }
-        if (b < nb) step<R, T, 1>(h2f, wr, ar, acc);
-        store_tile<R, T>(tl, acc);
+        if (b < nb) row_step<1>(wr, offs, wblock, y, h2f, acc);
+        _mm512_mask_storeu_ps(tl.out, static_cast<__mmask16>((1u << rows) - 1), _mm512_add_ps(acc[0], acc[1]));
+    }
+
+    // ---- token lanes: 16 tokens per zmm, kRows weight rows per call --------------------
+    // Prepared block: quants transposed to 4-byte groups (8 x 64 bytes), the block sums'
+    // starting values (int32 x 16), dy (fp32 x 16), and for Q8_1 its s (fp32 x 16).
+    static constexpr size_t kPrepCorr = 512, kPrepDy = 576, kPrepS = 640;
+    static constexpr size_t kPrepBlock = kMin ? 704 : 640;
+    static size_t prep_bytes(int64_t k) { return static_cast<size_t>(k / kQK32) * kPrepBlock; }
+
+    static void prep(const uint8_t* act, size_t act_stride, int64_t k, int n, uint8_t* dst) {
+        const int64_t nb = k / kQK32;
+        const __m512i offs = row_offsets(act_stride, n);
+        const uint8_t* tok[kLanes];
+        for (int t = 0; t < kLanes; ++t) tok[t] = act + (t < n ? static_cast<size_t>(t) * act_stride : 0);
+        for (int64_t b = 0; b < nb; ++b, dst += kPrepBlock) {
+            const uint8_t* src[kLanes];
+            for (int t = 0; t < kLanes; ++t) src[t] = tok[t] + static_cast<size_t>(b) * kABytes + kAQs;
+            __m512i y[8];
+            transpose_16x8(src, y);
+            __m512i sum = _mm512_setzero_si512();
+            for (int g = 0; g < 8; ++g) {
+                _mm512_store_si512(dst + 64 * g, y[g]);
+                if constexpr (!kMin) {
+                    sum = _mm512_dpbusd_epi32(sum, _mm512_set1_epi8(static_cast<char>(W::kOffset)), y[g]);
+                }
+            }
+            _mm512_store_si512(dst + kPrepCorr, _mm512_sub_epi32(_mm512_setzero_si512(), sum));
+            const uint8_t* block0 = act + static_cast<size_t>(b) * kABytes;
+            _mm512_store_ps(dst + kPrepDy, gather_half<false>(offs, block0));
+            if constexpr (kMin) _mm512_store_ps(dst + kPrepS, gather_half<true>(offs, block0));
+        }
+    }
+
+    static void token_lanes(int64_t k, const uint8_t* w, size_t w_stride, int nr, const uint8_t* prepared,
+                            uint8_t* wscratch, float* out, size_t out_stride, int n) {
+        const float* h2f = half_table();
+        const int64_t nb = k / kQK32;
+        const uint8_t* wr[kRows];
+        for (int r = 0; r < kRows; ++r) wr[r] = w + (r < nr ? static_cast<size_t>(r) * w_stride : 0);
+        __m512 acc[2][kRows];  // even / odd blocks
+        for (auto& a : acc[0]) a = _mm512_setzero_ps();
+        for (auto& a : acc[1]) a = _mm512_setzero_ps();
+        auto step = [&]<int NB>(std::integral_constant<int, NB>) {
+            // Decoded weights go through L1: each 4-byte group is then one broadcast load.
+#pragma GCC unroll 8
+            for (int r = 0; r < kRows; ++r) _mm512_store_si512(wscratch + 64 * r, W::template weights<NB>(wr[r]));
+            for (int h = 0; h < NB; ++h, prepared += kPrepBlock) {
+                __m512i p[kRows];
+                const __m512i corr = _mm512_load_si512(prepared + kPrepCorr);
+                for (auto& v : p) v = corr;
+#pragma GCC unroll 8
+                for (int g = 0; g < 8; ++g) {
+                    const __m512i y = _mm512_load_si512(prepared + 64 * g);
+#pragma GCC unroll 8
+                    for (int r = 0; r < kRows; ++r) {
+                        p[r] = _mm512_dpbusd_epi32(p[r], bcast32(wscratch + 64 * r + 32 * h + 4 * g), y);
+                    }
+                }
+                const __m512 dy = _mm512_load_ps(prepared + kPrepDy);
+#pragma GCC unroll 8
+                for (int r = 0; r < kRows; ++r) {
+                    const uint8_t* xb = wr[r] + h * W::kBytes;
+                    const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(h2f[load_u16(xb)]), dy);
+                    acc[h][r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p[r]), scale, acc[h][r]);
+                    if constexpr (kMin) {
+                        acc[h][r] = _mm512_fmadd_ps(_mm512_set1_ps(h2f[load_u16(xb + 2)]),
+                                                    _mm512_load_ps(prepared + kPrepS), acc[h][r]);
+                    }
+                }
+            }
+            for (auto& p : wr) p += NB * W::kBytes;
+        };
+        int64_t b = 0;
+        for (; b + 2 <= nb; b += 2) step(std::integral_constant<int, 2>{});
+        if (b < nb) step(std::integral_constant<int, 1>{});
+        for (int r = 0; r < nr; ++r) store_token_lanes(_mm512_add_ps(acc[0][r], acc[1][r]), out + r, out_stride, n);
     }
 };
 
@@ -189,15 +307,15 @@ GemmFn gemm_legacy(GgmlType weight_type) {
 VecDotFn vec_dot_legacy(GgmlType weight_type) {
     switch (weight_type) {
         case GgmlType::Q4_0:
-            return dot<LegacyKernel<Q4_0W>>;
+            return LegacyKernel<Q4_0W>::dot;
         case GgmlType::Q5_0:
-            return dot<LegacyKernel<Q5_0W>>;
+            return LegacyKernel<Q5_0W>::dot;
         case GgmlType::Q8_0:
-            return dot<LegacyKernel<Q8_0W>>;
+            return LegacyKernel<Q8_0W>::dot;
         case GgmlType::Q4_1:
-            return dot<LegacyKernel<Q4_1W>>;
+            return LegacyKernel<Q4_1W>::dot;
         case GgmlType::Q5_1:
-            return dot<LegacyKernel<Q5_1W>>;
+            return LegacyKernel<Q5_1W>::dot;
         default:
             return nullptr;
     }

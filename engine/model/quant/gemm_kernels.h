@@ -9,7 +9,8 @@
 //     so a token's output never depends on what else is in the batch (bit-identical);
 //   - that sequence is the one get_vec_dot() runs for the same type, so a GemmFn and
 //     get_vec_dot() agree bit for bit, and both agree with the scalar reference dots to
-//     fp32 rounding (exact integer sums per block, fp32 accumulation of scaled blocks).
+//     fp32 rounding (exact integer sums per block, fp32 accumulation of scaled blocks;
+//     gemm_avx512.h spells the sequence out).
 #pragma once
 
 #include <cstddef>

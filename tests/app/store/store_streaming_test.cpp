@@ -247,6 +247,14 @@ TEST(StoreStreaming, SigkilledWriterKeepsTextUpToAboutOneSecondBeforeTheKill) {
     EXPECT_GT(k, must_have) << "lost chunk " << must_have << " streamed >= 1 s before the kill; stored " << k
                             << " chunks of " << reports.size() << " reported";
     EXPECT_LE(k, static_cast<int64_t>(reports.size()) + 1);
+    // For the record (--gtest_output=xml): how much of the stream the kill cost.
+    int64_t last_stored_ns = 0;
+    for (const Report& r : reports) {
+        if (r.index == k - 1) last_stored_ns = r.steady_ns;
+    }
+    RecordProperty("chunks_streamed", static_cast<int>(reports.size()));
+    RecordProperty("chunks_stored", static_cast<int>(k));
+    RecordProperty("ms_lost_before_kill", static_cast<int>((kill_ns - last_stored_ns) / 1'000'000));
 
     // And the store opens it normally afterwards, the message still marked incomplete.
     auto store = test::open_store(path);

@@ -9,6 +9,8 @@
 // and returns softmax(logits) in float32. log(p_i) = logit_i - logsumexp(logits), so
 // the logits are recovered up to one additive constant, exactly to ~1e-7 wherever p_i
 // has not underflowed (logit_i - max > ~-87); underflowed entries are reported as null.
+// Sampling is greedy, so no seed is involved (createContext takes none; the sampler's
+// seed only feeds temperature sampling).
 //
 // usage: node llama_reference.mjs --model PATH (--prompt TEXT | --prompt-ids "1 2 3")
 //        [-n 32] [--threads N] [--no-bos] [--ctx 256] [--flash-attention on|off]

@@ -1,0 +1,220 @@
+// The desktop app end to end with a real model (../shared/models/stories260K.gguf), driving
+// the real widgets offscreen: add the model, load it, start a chat, send "Once upon a time"
+// and watch the reply stream in, stop it with Esc, regenerate, edit and resend, then close
+// the window and open a new one on the same database and find the whole history, branches
+// included.
+#include <QComboBox>
+#include <QLabel>
+#include <QListWidget>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTableView>
+#include <QTest>
+#include <QToolButton>
+
+#include "bridge/engine_bridge.h"
+#include "bridge/store_client.h"
+#include "ui/chat_controller.h"
+#include "ui/chat_input.h"
+#include "ui/chat_panel.h"
+#include "ui/conversation_view.h"
+#include "ui/engine_status_bar.h"
+#include "ui/message_widget.h"
+#include "ui/model_library_model.h"
+#include "ui/models_page.h"
+#include "ui/session_list_panel.h"
+#include "ui_test_util.h"
+
+using namespace pagoda;
+using namespace pagoda::ui;
+
+namespace {
+
+constexpr int kReplyTimeoutMs = 120000;
+const QString kStoryStart = QStringLiteral(", there was a little girl named Lily");
+
+}  // namespace
+
+class TestUiChatFlow : public QObject {
+    Q_OBJECT
+
+private slots:
+    void wholeConversationSurvivesARestart();
+
+private:
+    // Loads stories260K through the Models page's real buttons.
+    void addAndLoadModel(MainWindow& w, const QString& path);
+};
+
+void TestUiChatFlow::addAndLoadModel(MainWindow& w, const QString& path) {
+    w.showModelsPage();
+    w.modelsPage()->addPaths({path});
+    QTRY_COMPARE_WITH_TIMEOUT(w.library().rowCount(), 1, 20000);
+    const store::Model* m = w.library().modelAt(0);
+    QCOMPARE(QString::fromStdString(m->display_name), QStringLiteral("stories260K"));
+    QCOMPARE(QString::fromStdString(m->architecture), QStringLiteral("llama"));
+    QCOMPARE(QString::fromStdString(m->quantization), QStringLiteral("F32"));
+    QCOMPARE(m->parameter_count, int64_t{292800});
+    QCOMPARE(m->context_length, int64_t{2048});
+    QVERIFY(!m->has_chat_template);
+    QTRY_VERIFY(w.modelsPage()->table()->selectionModel()->hasSelection());
+    QVERIFY(w.modelsPage()->loadButton()->isEnabled());
+    QTest::mouseClick(w.modelsPage()->loadButton(), Qt::LeftButton);
+}
+
+void TestUiChatFlow::wholeConversationSurvivesARestart() {
+    const QString model = test::storiesModelPath();
+    if (model.isEmpty()) QSKIP("../shared/models/stories260K.gguf is missing");
+    test::AppHarness app;
+    QVERIFY(app.start());
+    MainWindow* w = &app.window();
+    bridge::EngineBridge* engine = &app.services().bridge();
+
+    // ---- add and load ----
+    addAndLoadModel(*w, model);
+    QTRY_VERIFY_WITH_TIMEOUT(engine->isLoaded(), 30000);
+    QCOMPARE(engine->loadedModel().name, QStringLiteral("stories260K"));
+    QVERIFY(!engine->loadedModel().hasChatTemplate);
+    QTRY_VERIFY(w->engineStatusBar()->deviceText().contains(QStringLiteral("stories260K")));
+    QCOMPARE(w->modelPicker()->currentText(), QStringLiteral("stories260K"));
+
+    // ---- new chat, greedy so the reply is known ----
+    w->showChatPage();
+    ChatPanel* chat = w->chatPanel();
+    ChatController& controller = w->controller();
+    QTest::mouseClick(w->sessionPanel()->newButton(), Qt::LeftButton);
+    QTRY_VERIFY(controller.sessionId() != 0);
+    const qint64 sessionId = controller.sessionId();
+    chat->presetBox()->setCurrentIndex(chat->presetBox()->findData(QStringLiteral("greedy")));
+    QTRY_VERIFY(controller.session().sampling_preset_json.find("greedy") != std::string::npos);
+
+    // ---- send; the reply streams in ----
+    QSignalSpy tokens(engine, &bridge::EngineBridge::tokenReceived);
+    QSignalSpy finished(&controller, &ChatController::replyFinished);
+    chat->input()->setFocus();
+    QTest::keyClicks(chat->input(), QStringLiteral("Once upon a time"));
+    QTest::keyClick(chat->input(), Qt::Key_Return);
+    QVERIFY(chat->input()->toPlainText().isEmpty());
+    QVERIFY(controller.isGenerating());
+    QTRY_COMPARE_WITH_TIMEOUT(chat->conversation()->messageCount(), 2, 10000);
+    // Text appears while the reply is still being written.
+    QTRY_VERIFY_WITH_TIMEOUT(!chat->conversation()->messageWidget(1)->displayedText().isEmpty(), kReplyTimeoutMs);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kReplyTimeoutMs);
+    const auto first = finished.at(0).at(0).value<bridge::GenerationResult>();
+    QVERIFY2(first.reason == QStringLiteral("length") || first.reason == QStringLiteral("stop"), qPrintable(first.reason));
+    QVERIFY(tokens.count() > 1);  // streamed, not delivered at once
+    chat->conversation()->flushUpdates();
+    MessageWidget* reply = chat->conversation()->messageWidget(1);
+    QVERIFY2(reply->displayedText().startsWith(kStoryStart), qPrintable(reply->displayedText().left(80)));
+    // Coalesced: far fewer repaints than tokens.
+    QVERIFY(chat->conversation()->repaintCount() < first.completionTokens);
+    QCOMPARE(QString::fromStdString(controller.session().title), QStringLiteral("Once upon a time"));
+    // Written to the store as it streamed: the stored reply is what is on screen.
+    {
+        auto path = app.services().store().store().active_path(sessionId).get();
+        QVERIFY(path.is_ok());
+        QCOMPARE(path->size(), size_t{2});
+        QCOMPARE(QString::fromStdString(path->at(0).content), QStringLiteral("Once upon a time"));
+        QCOMPARE(QString::fromStdString(path->at(1).content), reply->displayedText());
+        QVERIFY(path->at(1).completed);
+    }
+
+    // ---- stop with Esc while a new reply streams (regenerate starts it) ----
+    QString stoppedText;
+    bool stopped = false;
+    for (int attempt = 0; attempt < 5 && !stopped; ++attempt) {
+        const int before = finished.count();
+        bool pressed = false;
+        auto c = connect(engine, &bridge::EngineBridge::tokenReceived, this, [&] {
+            if (pressed) return;
+            pressed = true;
+            QTest::keyClick(chat->input(), Qt::Key_Escape);
+        });
+        QVERIFY(chat->regenerateButton()->isEnabled());
+        QTest::mouseClick(chat->regenerateButton(), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), before + 1, kReplyTimeoutMs);
+        disconnect(c);
+        const auto r = finished.last().at(0).value<bridge::GenerationResult>();
+        // A loaded machine can let the whole reply finish before the key arrives; try again.
+        stopped = r.reason == QStringLiteral("cancelled");
+    }
+    QVERIFY2(stopped, "Esc never stopped a streaming reply");
+    chat->conversation()->flushUpdates();
+    reply = chat->conversation()->messageWidget(1);
+    stoppedText = reply->displayedText();
+    QVERIFY(reply->item().note.contains(QStringLiteral("stopped")));
+    QVERIFY(reply->item().siblingCount >= 2);
+    QVERIFY(!controller.isGenerating());
+    QVERIFY(chat->sendButton()->isEnabled());
+    QVERIFY(!chat->stopButton()->isEnabled());
+    const int repliesAfterStop = reply->item().siblingCount;
+
+    // ---- regenerate to the end; the stopped version stays reachable ----
+    QTest::mouseClick(chat->regenerateButton(), Qt::LeftButton);
+    const int beforeRegen = finished.count();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), beforeRegen + 1, kReplyTimeoutMs);
+    chat->conversation()->flushUpdates();
+    reply = chat->conversation()->messageWidget(1);
+    QCOMPARE(reply->item().siblingCount, repliesAfterStop + 1);
+    QCOMPARE(reply->branchLabel()->text(), QStringLiteral("%1/%1").arg(repliesAfterStop + 1));
+    QVERIFY(reply->displayedText().startsWith(kStoryStart));
+    QTest::mouseClick(reply->previousBranchButton(), Qt::LeftButton);
+    QTRY_COMPARE(chat->conversation()->messageWidget(1)->item().siblingIndex, repliesAfterStop - 1);
+    QCOMPARE(chat->conversation()->messageWidget(1)->displayedText(), stoppedText);
+
+    // ---- edit the user message and resend: a new branch ----
+    MessageWidget* user = chat->conversation()->messageWidget(0);
+    user->startEditing();
+    QVERIFY(user->isEditing());
+    user->editor()->setPlainText(QStringLiteral("Once upon a time there was a dragon"));
+    const int beforeEdit = finished.count();
+    QTest::mouseClick(user->saveEditButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), beforeEdit + 1, kReplyTimeoutMs);
+    chat->conversation()->flushUpdates();
+    QCOMPARE(chat->conversation()->messageCount(), 2);
+    user = chat->conversation()->messageWidget(0);
+    QCOMPARE(user->displayedText(), QStringLiteral("Once upon a time there was a dragon"));
+    QCOMPARE(user->item().siblingCount, 2);
+    QCOMPARE(user->branchLabel()->text(), QStringLiteral("2/2"));
+    const QString dragonReply = chat->conversation()->messageWidget(1)->displayedText();
+    QVERIFY(!dragonReply.isEmpty());
+    QCOMPARE(chat->conversation()->messageWidget(1)->item().siblingCount, 1);
+
+    // ---- restart: a new window on the same database ----
+    app.stop();
+    QVERIFY(app.start());
+    w = &app.window();
+    engine = &app.services().bridge();
+    chat = w->chatPanel();
+    QListWidget* sessions = w->sessionPanel()->list();
+    QTRY_COMPARE(sessions->count(), 1);
+    QCOMPARE(w->sessionPanel()->sessionIdAt(0), sessionId);
+    QCOMPARE(sessions->item(0)->text(), QStringLiteral("Once upon a time"));
+    // The window reopens the last chat; picking it in the list shows it as well.
+    sessions->setCurrentRow(0);
+    QTRY_COMPARE(w->controller().sessionId(), sessionId);
+    QTRY_COMPARE(chat->conversation()->messageCount(), 2);
+    QCOMPARE(chat->conversation()->messageWidget(0)->displayedText(), QStringLiteral("Once upon a time there was a dragon"));
+    QCOMPARE(chat->conversation()->messageWidget(1)->displayedText(), dragonReply);
+    QCOMPARE(QString::fromStdString(w->controller().session().sampling_preset_json).contains("greedy"), true);
+    // The older branch: the original question with all its replies.
+    QTest::mouseClick(chat->conversation()->messageWidget(0)->previousBranchButton(), Qt::LeftButton);
+    QTRY_COMPARE(chat->conversation()->messageWidget(0)->displayedText(), QStringLiteral("Once upon a time"));
+    QTRY_COMPARE(chat->conversation()->messageWidget(1)->item().siblingCount, repliesAfterStop + 1);
+    QVERIFY(chat->conversation()->messageWidget(1)->displayedText().startsWith(kStoryStart));
+    QTest::mouseClick(chat->conversation()->messageWidget(1)->previousBranchButton(), Qt::LeftButton);
+    QTRY_COMPARE(chat->conversation()->messageWidget(1)->displayedText(), stoppedText);
+    // No model is loaded after a restart; sending says so instead of losing the text.
+    QVERIFY(!engine->isLoaded());
+    QVERIFY(!chat->sendButton()->isEnabled());
+    QTest::keyClicks(chat->input(), QStringLiteral("hello"));
+    QTest::keyClick(chat->input(), Qt::Key_Return);
+    QCOMPARE(chat->input()->toPlainText(), QStringLiteral("hello"));
+    QVERIFY(w->lastError().contains(QStringLiteral("No model")));
+    // The layout was saved on close.
+    QVERIFY(app.services().settings().contains(QStringLiteral("window/geometry")));
+}
+
+QTEST_MAIN(TestUiChatFlow)
+#include "test_ui_chat_flow.moc"

@@ -1,0 +1,205 @@
+#include "ui/chat_panel.h"
+
+#include <QComboBox>
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMenu>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QStandardPaths>
+#include <QTimer>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include "bridge/engine_bridge.h"
+#include "bridge/sampling_preset.h"
+#include "ui/chat_controller.h"
+#include "ui/chat_input.h"
+#include "ui/conversation_view.h"
+
+namespace pagoda::ui {
+
+ChatPanel::ChatPanel(ChatController& controller, bridge::EngineBridge& bridge, QWidget* parent)
+    : QWidget(parent), m_controller(controller), m_bridge(bridge) {
+    setObjectName(QStringLiteral("chatPanel"));
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+
+    // ---- header ----
+    auto* header = new QWidget(this);
+    header->setObjectName(QStringLiteral("chatHeader"));
+    auto* headerLayout = new QVBoxLayout(header);
+    headerLayout->setContentsMargins(16, 10, 16, 6);
+    auto* titleRow = new QHBoxLayout;
+    m_title = new QLabel(header);
+    m_title->setObjectName(QStringLiteral("chatTitle"));
+    QFont titleFont = m_title->font();
+    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.25);
+    titleFont.setBold(true);
+    m_title->setFont(titleFont);
+    m_title->setTextFormat(Qt::PlainText);
+    titleRow->addWidget(m_title, 1);
+    m_systemToggle = new QToolButton(header);
+    m_systemToggle->setText(tr("System prompt"));
+    m_systemToggle->setCheckable(true);
+    m_systemToggle->setToolTip(tr("Instructions the model sees before the conversation (this chat only)"));
+    titleRow->addWidget(m_systemToggle);
+    auto* presetLabel = new QLabel(tr("Sampling:"), header);
+    titleRow->addWidget(presetLabel);
+    m_preset = new QComboBox(header);
+    m_preset->setObjectName(QStringLiteral("samplingPreset"));
+    for (const bridge::SamplingPreset& p : bridge::samplingPresets()) {
+        m_preset->addItem(p.label, p.id);
+        m_preset->setItemData(m_preset->count() - 1, p.description, Qt::ToolTipRole);
+    }
+    titleRow->addWidget(m_preset);
+    m_export = new QToolButton(header);
+    m_export->setText(tr("Export"));
+    m_export->setPopupMode(QToolButton::InstantPopup);
+    auto* exportMenu = new QMenu(m_export);
+    exportMenu->addAction(tr("As Markdown\u2026"), this, [this] { promptExport(false); });
+    exportMenu->addAction(tr("As JSON (all branches)\u2026"), this, [this] { promptExport(true); });
+    m_export->setMenu(exportMenu);
+    titleRow->addWidget(m_export);
+    headerLayout->addLayout(titleRow);
+    m_modelHint = new QLabel(header);
+    m_modelHint->setObjectName(QStringLiteral("modelHint"));
+    m_modelHint->setWordWrap(true);
+    headerLayout->addWidget(m_modelHint);
+    m_systemPrompt = new QPlainTextEdit(header);
+    m_systemPrompt->setObjectName(QStringLiteral("systemPrompt"));
+    m_systemPrompt->setPlaceholderText(tr("For example: You are a concise assistant. Answer in English."));
+    m_systemPrompt->setMaximumHeight(90);
+    m_systemPrompt->setVisible(false);
+    headerLayout->addWidget(m_systemPrompt);
+    layout->addWidget(header);
+
+    auto* line = new QFrame(this);
+    line->setFrameShape(QFrame::HLine);
+    line->setFrameShadow(QFrame::Sunken);
+    layout->addWidget(line);
+
+    // ---- conversation ----
+    m_conversation = new ConversationView(controller, this);
+    layout->addWidget(m_conversation, 1);
+
+    // ---- input ----
+    auto* inputArea = new QWidget(this);
+    auto* inputLayout = new QHBoxLayout(inputArea);
+    inputLayout->setContentsMargins(16, 8, 16, 12);
+    m_input = new ChatInput(inputArea);
+    inputLayout->addWidget(m_input, 1);
+    auto* buttons = new QVBoxLayout;
+    m_send = new QPushButton(tr("Send"), inputArea);
+    m_send->setObjectName(QStringLiteral("sendButton"));
+    m_send->setToolTip(tr("Send (Enter)"));
+    m_stop = new QPushButton(tr("Stop"), inputArea);
+    m_stop->setObjectName(QStringLiteral("stopButton"));
+    m_stop->setToolTip(tr("Stop the reply (Esc)"));
+    m_regenerate = new QPushButton(tr("Regenerate"), inputArea);
+    m_regenerate->setObjectName(QStringLiteral("regenerateButton"));
+    m_regenerate->setToolTip(tr("Write the last reply again; the previous one stays as a version (Ctrl+R)"));
+    buttons->addWidget(m_send);
+    buttons->addWidget(m_stop);
+    buttons->addWidget(m_regenerate);
+    buttons->addStretch(1);
+    inputLayout->addLayout(buttons);
+    layout->addWidget(inputArea);
+
+    connect(m_input, &ChatInput::sendRequested, this, &ChatPanel::send);
+    connect(m_input, &ChatInput::stopRequested, &m_controller, &ChatController::stop);
+    connect(m_send, &QPushButton::clicked, this, &ChatPanel::send);
+    connect(m_stop, &QPushButton::clicked, &m_controller, &ChatController::stop);
+    connect(m_regenerate, &QPushButton::clicked, &m_controller, &ChatController::regenerate);
+    connect(m_systemToggle, &QToolButton::toggled, m_systemPrompt, &QWidget::setVisible);
+    // Saved when the user pauses typing, not on every key.
+    auto* promptSave = new QTimer(this);
+    promptSave->setSingleShot(true);
+    promptSave->setInterval(600);
+    connect(m_systemPrompt, &QPlainTextEdit::textChanged, promptSave, [this, promptSave] {
+        if (!m_updatingHeader) promptSave->start();
+    });
+    connect(promptSave, &QTimer::timeout, this,
+            [this] { m_controller.setSystemPrompt(m_systemPrompt->toPlainText()); });
+    connect(m_preset, &QComboBox::currentIndexChanged, this, [this](int index) {
+        if (!m_updatingHeader && index >= 0) m_controller.setSamplingPreset(m_preset->itemData(index).toString());
+    });
+
+    connect(&m_controller, &ChatController::sessionChanged, this, &ChatPanel::updateHeader);
+    connect(&m_controller, &ChatController::sessionClosed, this, &ChatPanel::updateHeader);
+    connect(&m_controller, &ChatController::messagesReset, this, &ChatPanel::updateButtons);
+    connect(&m_controller, &ChatController::generatingChanged, this, &ChatPanel::updateButtons);
+    connect(&m_bridge, &bridge::EngineBridge::modelLoaded, this, &ChatPanel::updateHeader);
+    connect(&m_bridge, &bridge::EngineBridge::modelUnloaded, this, &ChatPanel::updateHeader);
+    connect(&m_bridge, &bridge::EngineBridge::loadStarted, this, &ChatPanel::updateHeader);
+    connect(&m_bridge, &bridge::EngineBridge::loadFailed, this, &ChatPanel::updateHeader);
+    connect(&m_bridge, &bridge::EngineBridge::modelLoaded, this, &ChatPanel::updateButtons);
+    connect(&m_bridge, &bridge::EngineBridge::modelUnloaded, this, &ChatPanel::updateButtons);
+    updateHeader();
+    updateButtons();
+}
+
+void ChatPanel::send() {
+    const QString text = m_input->toPlainText();
+    if (text.trimmed().isEmpty()) return;
+    // The text leaves the box only once the controller took it; otherwise it stays for a retry.
+    if (m_controller.send(text)) m_input->clear();
+}
+
+void ChatPanel::promptExport(bool json) {
+    if (m_controller.sessionId() == 0) return;
+    QString name = QString::fromStdString(m_controller.session().title).simplified();
+    name.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9 _-]")), QString());
+    if (name.isEmpty()) name = QStringLiteral("chat");
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
+    const QString suggested = dir + QLatin1Char('/') + name + (json ? QStringLiteral(".json") : QStringLiteral(".md"));
+    const QString path =
+        QFileDialog::getSaveFileName(this, json ? tr("Export chat as JSON") : tr("Export chat as Markdown"), suggested,
+                                     json ? tr("JSON (*.json)") : tr("Markdown (*.md)"));
+    if (!path.isEmpty()) m_controller.exportSession(path, json);
+}
+
+void ChatPanel::updateHeader() {
+    m_updatingHeader = true;
+    const bool open = m_controller.sessionId() != 0;
+    const store::Session& s = m_controller.session();
+    m_title->setText(open ? QString::fromStdString(s.title) : tr("New chat"));
+    if (!m_systemPrompt->hasFocus() && m_systemPrompt->toPlainText() != QString::fromStdString(s.system_prompt)) {
+        m_systemPrompt->setPlainText(QString::fromStdString(s.system_prompt));
+    }
+    m_systemToggle->setEnabled(open);
+    if (!s.system_prompt.empty() && open) m_systemToggle->setChecked(true);
+    m_preset->setEnabled(open);
+    m_export->setEnabled(open);
+    const int presetIndex = m_preset->findData(bridge::samplingPresetId(s.sampling_preset_json));
+    if (presetIndex >= 0) m_preset->setCurrentIndex(presetIndex);
+
+    const bridge::LoadedModelInfo& model = m_bridge.loadedModel();
+    QString hint;
+    if (m_bridge.isLoading()) {
+        hint = tr("Loading a model\u2026");
+    } else if (!m_bridge.isLoaded()) {
+        hint = tr("No model loaded. Add a GGUF file on the Models page and load it.");
+    } else if (!model.hasChatTemplate) {
+        hint = tr("%1 has no chat template: replies continue your text as a story (base model).").arg(model.name);
+        if (!model.templateError.isEmpty()) hint += QLatin1Char(' ') + tr("(Template error: %1)").arg(model.templateError);
+    } else {
+        hint = tr("Chatting with %1 on %2 \u00b7 context %3 tokens").arg(model.name, model.device).arg(model.contextLength);
+    }
+    m_modelHint->setText(hint);
+    m_conversation->setAssistantName(m_bridge.isLoaded() ? model.name : QString());
+    m_updatingHeader = false;
+}
+
+void ChatPanel::updateButtons() {
+    const bool generating = m_controller.isGenerating();
+    const bool loaded = m_bridge.isLoaded();
+    m_send->setEnabled(!generating && loaded);
+    m_stop->setEnabled(generating);
+    m_regenerate->setEnabled(!generating && loaded && !m_controller.messages().isEmpty());
+}
+
+}  // namespace pagoda::ui
