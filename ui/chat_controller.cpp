@@ -368,7 +368,10 @@ void ChatController::deleteSession(qint64 id) {
 }
 
 void ChatController::applyPath(qint64 sessionId, const PathResult& path, bool startReplyNow) {
-    const bool changedSession = sessionId != m_sessionId;
+    // The first message names the chat: the header follows the title too.
+    const bool changedSession = sessionId != m_sessionId || path.session.title != m_session.title ||
+                                path.session.system_prompt != m_session.system_prompt ||
+                                path.session.sampling_preset_json != m_session.sampling_preset_json;
     m_sessionId = sessionId;
     m_session = path.session;
     m_messages.clear();

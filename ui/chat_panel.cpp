@@ -86,8 +86,39 @@ ChatPanel::ChatPanel(ChatController& controller, bridge::EngineBridge& bridge, Q
     m_conversation = new ConversationView(controller, this);
     layout->addWidget(m_conversation, 1);
 
+    // ---- editing a message (replaces the input row while open) ----
+    m_editBar = new QFrame(this);
+    m_editBar->setObjectName(QStringLiteral("editBar"));
+    auto* editLayout = new QVBoxLayout(m_editBar);
+    editLayout->setContentsMargins(16, 8, 16, 8);
+    m_editLabel = new QLabel(m_editBar);
+    m_editLabel->setWordWrap(true);
+    editLayout->addWidget(m_editLabel);
+    m_editEditor = new QPlainTextEdit(m_editBar);
+    m_editEditor->setObjectName(QStringLiteral("editEditor"));
+    m_editEditor->setMaximumHeight(140);
+    editLayout->addWidget(m_editEditor);
+    auto* editButtons = new QHBoxLayout;
+    editButtons->addStretch(1);
+    auto* editCancel = new QPushButton(tr("Cancel"), m_editBar);
+    m_editSave = new QPushButton(m_editBar);
+    m_editSave->setDefault(true);
+    editButtons->addWidget(editCancel);
+    editButtons->addWidget(m_editSave);
+    editLayout->addLayout(editButtons);
+    m_editBar->setVisible(false);
+    layout->addWidget(m_editBar);
+    connect(editCancel, &QPushButton::clicked, this, &ChatPanel::cancelEditing);
+    connect(m_editSave, &QPushButton::clicked, this, [this] {
+        const QString text = m_editEditor->toPlainText();
+        if (text.trimmed().isEmpty()) return;
+        if (m_controller.editMessage(m_editingId, text)) cancelEditing();
+    });
+    connect(m_conversation, &ConversationView::editRequested, this, &ChatPanel::startEditing);
+
     // ---- input ----
     auto* inputArea = new QWidget(this);
+    m_inputArea = inputArea;
     auto* inputLayout = new QHBoxLayout(inputArea);
     inputLayout->setContentsMargins(16, 8, 16, 12);
     m_input = new ChatInput(inputArea);
@@ -129,6 +160,14 @@ ChatPanel::ChatPanel(ChatController& controller, bridge::EngineBridge& bridge, Q
     });
 
     connect(&m_controller, &ChatController::sessionChanged, this, &ChatPanel::updateHeader);
+    // The edit bar closes when the message it edits is no longer on screen (other chat, other branch).
+    connect(&m_controller, &ChatController::messagesReset, this, [this] {
+        if (m_editingId == 0) return;
+        for (const MessageItem& m : m_controller.messages()) {
+            if (m.id == m_editingId) return;
+        }
+        cancelEditing();
+    });
     connect(&m_controller, &ChatController::sessionClosed, this, &ChatPanel::updateHeader);
     connect(&m_controller, &ChatController::messagesReset, this, &ChatPanel::updateButtons);
     connect(&m_controller, &ChatController::generatingChanged, this, &ChatPanel::updateButtons);
@@ -147,6 +186,29 @@ void ChatPanel::send() {
     if (text.trimmed().isEmpty()) return;
     // The text leaves the box only once the controller took it; otherwise it stays for a retry.
     if (m_controller.send(text)) m_input->clear();
+}
+
+void ChatPanel::startEditing(qint64 messageId) {
+    for (const MessageItem& m : m_controller.messages()) {
+        if (m.id != messageId) continue;
+        m_editingId = messageId;
+        const bool user = m.role == store::Role::user;
+        m_editLabel->setText(user ? tr("<b>Edit your message.</b> Sending it starts a new reply; the original "
+                                       "conversation stays as an older version (\u2039 \u203a).")
+                                  : tr("<b>Edit the reply.</b> The original stays as an older version."));
+        m_editSave->setText(user ? tr("Save and resend") : tr("Save"));
+        m_editEditor->setPlainText(m.content);
+        m_editBar->setVisible(true);
+        m_inputArea->setVisible(false);
+        m_editEditor->setFocus();
+        return;
+    }
+}
+
+void ChatPanel::cancelEditing() {
+    m_editingId = 0;
+    m_editBar->setVisible(false);
+    m_inputArea->setVisible(true);
 }
 
 void ChatPanel::promptExport(bool json) {

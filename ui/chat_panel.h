@@ -34,9 +34,16 @@ public:
     QComboBox* presetBox() const { return m_preset; }
     QPlainTextEdit* systemPromptEdit() const { return m_systemPrompt; }
     QToolButton* systemPromptToggle() const { return m_systemToggle; }
+    QWidget* editBar() const { return m_editBar; }
+    QPlainTextEdit* editEditor() const { return m_editEditor; }
+    QPushButton* editSaveButton() const { return m_editSave; }
+    qint64 editingMessageId() const { return m_editingId; }
 
 public slots:
     void send();
+    // Opens the edit bar above the message box with the message's text.
+    void startEditing(qint64 messageId);
+    void cancelEditing();
 
 private:
     void updateHeader();
@@ -56,6 +63,12 @@ private:
     QPushButton* m_send = nullptr;
     QPushButton* m_stop = nullptr;
     QPushButton* m_regenerate = nullptr;
+    QWidget* m_inputArea = nullptr;
+    QWidget* m_editBar = nullptr;
+    QLabel* m_editLabel = nullptr;
+    QPlainTextEdit* m_editEditor = nullptr;
+    QPushButton* m_editSave = nullptr;
+    qint64 m_editingId = 0;
     bool m_updatingHeader = false;
 };
 

@@ -56,7 +56,11 @@ void EngineStatusBar::showStatus(const bridge::EngineStatus& s) {
     m_requests->setText(s.running + s.waiting == 0 ? tr("idle")
                                                    : tr("%1 running \u00b7 %2 waiting").arg(s.running).arg(s.waiting));
     if (s.generatedTokensPerSecond > 0) m_lastSpeed = s.generatedTokensPerSecond;
-    m_speed->setText(m_lastSpeed > 0 ? tr("%1 tok/s").arg(m_lastSpeed, 0, 'f', 1) : QString());
+    if (s.running > 0 && s.generatedTokensPerSecond > 0) {
+        m_speed->setText(tr("%1 tok/s").arg(s.generatedTokensPerSecond, 0, 'f', 1));
+    } else {
+        m_speed->setText(m_lastSpeed > 0 ? tr("last %1 tok/s").arg(m_lastSpeed, 0, 'f', 1) : QString());
+    }
 }
 
 QString EngineStatusBar::deviceText() const { return m_device->text(); }

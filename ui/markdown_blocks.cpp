@@ -29,4 +29,26 @@ QStringList splitMarkdownBlocks(const QString& text) {
     return blocks;
 }
 
+QStringList fencedCode(const QString& text) {
+    QStringList out;
+    QString fence;
+    QStringList lines;
+    for (const QString& line : text.split(QLatin1Char('\n'))) {
+        const QString trimmed = line.trimmed();
+        if (fence.isEmpty()) {
+            if (trimmed.startsWith(QLatin1String("```")) || trimmed.startsWith(QLatin1String("~~~"))) {
+                fence = trimmed.left(3);
+                lines.clear();
+            }
+        } else if (trimmed.startsWith(fence)) {
+            out << lines.join(QLatin1Char('\n'));
+            fence.clear();
+        } else {
+            lines << line;
+        }
+    }
+    if (!fence.isEmpty()) out << lines.join(QLatin1Char('\n'));  // unclosed: runs to the end
+    return out;
+}
+
 }  // namespace pagoda::ui

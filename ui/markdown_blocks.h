@@ -11,4 +11,7 @@ namespace pagoda::ui {
 // one block even when it contains blank lines; an unclosed fence runs to the end.
 QStringList splitMarkdownBlocks(const QString& text);
 
+// The contents of each fenced code section in `text` (fences and info strings removed).
+QStringList fencedCode(const QString& text);
+
 }  // namespace pagoda::ui

@@ -276,7 +276,7 @@ void ModelsPage::updateDetails() {
                 tr("Needs about %1 of memory: %2 of weights and %3 of KV cache for a %4-token context.")
                     .arg(ModelLibraryModel::formatBytes(bridge::estimateMemoryBytes(*it, ctx)),
                          ModelLibraryModel::formatBytes(it->tensorBytes),
-                         ModelLibraryModel::formatBytes(it->kvBytesPerToken * ctx))
+                         ModelLibraryModel::formatBytes(bridge::desktopKvCacheBytes(it->kvBytesPerToken, ctx)))
                     .arg(ctx);
     } else if (it == m_summaries.constEnd()) {
         // Read once in the background (metadata only); the estimate appears when it is in.

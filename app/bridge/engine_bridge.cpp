@@ -14,6 +14,7 @@
 #include "backend/backend.h"
 #include "backend/cpu/create_cpu_backend.h"
 #include "bridge/chat_prompt.h"
+#include "bridge/gguf_summary.h"
 #include "model/gguf_file.h"
 #include "model/model.h"
 #include "model/model_config.h"
@@ -140,7 +141,7 @@ EngineBridge::EngineBridge(BackendFactory backendFactory, QObject* parent)
     m_thread.start();
     onWorker([this] {
         m_statsTimer = new QTimer(m_workerContext);
-        m_statsTimer->setInterval(500);
+        m_statsTimer->setInterval(250);
         connect(m_statsTimer, &QTimer::timeout, m_workerContext, [this] { workerPollStats(); });
         m_statsTimer->start();
     });
@@ -227,6 +228,8 @@ void EngineBridge::drainChannel(const std::shared_ptr<StreamChannel>& channel) {
     r.completionTokens = finish->usage.completion_tokens;
     r.timeToFirstTokenSeconds = finish->time_to_first_token_s;
     r.tokensPerSecond = StreamChannel::tokensPerSecond(*finish);
+    // The status bar shows the engine idle again at once, not at the next periodic poll.
+    onWorker([this] { workerPollStats(); });
     emit finished(r);
 }
 
@@ -274,6 +277,8 @@ void EngineBridge::workerLoad(qint64 modelId, const QString& path, int maxContex
     // no longer than the model was trained for.
     ec.max_num_seqs = 4;
     ec.max_model_len = std::min(cfg.n_ctx_train, maxContext);
+    // [n_layers, K and V, kv_dim] F16 per token; sized as the Models page estimated it.
+    ec.kv_memory_bytes = desktopKvCacheBytes(int64_t{cfg.n_layers} * 2 * cfg.kv_dim() * 2, ec.max_model_len);
     auto engine = Engine::create(std::move(backend), std::move(model.value()), ec);
     if (!engine) return fail(engine.status().message());
 
@@ -349,6 +354,7 @@ void EngineBridge::workerGenerate(quint64 ticket, GenerationRequest request, std
         channel->engineId = id.value();
     }
     m_submitted[ticket] = channel;
+    workerPollStats();  // the status bar shows the new request at once
 }
 
 void EngineBridge::workerCancel(quint64 ticket) {

@@ -86,8 +86,12 @@ Result<GgufSummary> summarizeGguf(const std::string& path) {
     return summarizeGguf(*gguf.value());
 }
 
+int64_t desktopKvCacheBytes(int64_t kvBytesPerToken, int64_t contextTokens) {
+    return kvBytesPerToken * contextTokens * 5 / 4;
+}
+
 int64_t estimateMemoryBytes(const GgufSummary& summary, int64_t contextTokens) {
-    return summary.tensorBytes + summary.kvBytesPerToken * contextTokens;
+    return summary.tensorBytes + desktopKvCacheBytes(summary.kvBytesPerToken, contextTokens);
 }
 
 }  // namespace pagoda::bridge

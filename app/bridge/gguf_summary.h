@@ -31,7 +31,11 @@ GgufSummary summarizeGguf(const GgufFile& gguf);
 // llama.cpp's name for general.file_type ("Q4_K_M", "F16", ...), or "" when unknown.
 std::string fileTypeName(int64_t fileType);
 
-// Bytes the model needs once loaded with `contextTokens` of KV cache: weights plus KV.
+// The KV cache the desktop allocates for a context of `contextTokens`: one full context and a
+// quarter more, so a reply can fill the context while the prefix cache keeps some history.
+int64_t desktopKvCacheBytes(int64_t kvBytesPerToken, int64_t contextTokens);
+
+// Bytes the model needs once loaded with a `contextTokens` context: weights plus KV cache.
 int64_t estimateMemoryBytes(const GgufSummary& summary, int64_t contextTokens);
 
 }  // namespace pagoda::bridge

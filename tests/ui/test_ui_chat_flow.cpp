@@ -4,6 +4,7 @@
 // the window and open a new one on the same database and find the whole history, branches
 // included.
 #include <QComboBox>
+#include <QElapsedTimer>
 #include <QLabel>
 #include <QListWidget>
 #include <QPlainTextEdit>
@@ -20,7 +21,6 @@
 #include "ui/chat_panel.h"
 #include "ui/conversation_view.h"
 #include "ui/engine_status_bar.h"
-#include "ui/message_widget.h"
 #include "ui/model_library_model.h"
 #include "ui/models_page.h"
 #include "ui/session_list_panel.h"
@@ -33,6 +33,14 @@ namespace {
 
 constexpr int kReplyTimeoutMs = 120000;
 const QString kStoryStart = QStringLiteral(", there was a little girl named Lily");
+
+// Clicks a link in the conversation (branch arrows, Edit, Copy) like a user.
+bool clickLink(ConversationView* view, const QString& action, qint64 messageId) {
+    const QRect r = view->anchorRect(ConversationView::linkFor(action, messageId));
+    if (r.isEmpty()) return false;
+    QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, r.center());
+    return true;
+}
 
 }  // namespace
 
@@ -92,36 +100,45 @@ void TestUiChatFlow::wholeConversationSurvivesARestart() {
     // ---- send; the reply streams in ----
     QSignalSpy tokens(engine, &bridge::EngineBridge::tokenReceived);
     QSignalSpy finished(&controller, &ChatController::replyFinished);
+    ConversationView* view = chat->conversation();
     chat->input()->setFocus();
     QTest::keyClicks(chat->input(), QStringLiteral("Once upon a time"));
     QTest::keyClick(chat->input(), Qt::Key_Return);
     QVERIFY(chat->input()->toPlainText().isEmpty());
     QVERIFY(controller.isGenerating());
-    QTRY_COMPARE_WITH_TIMEOUT(chat->conversation()->messageCount(), 2, 10000);
-    // Text appears while the reply is still being written.
-    QTRY_VERIFY_WITH_TIMEOUT(!chat->conversation()->messageWidget(1)->displayedText().isEmpty(), kReplyTimeoutMs);
+    QTRY_COMPARE_WITH_TIMEOUT(view->messageCount(), 2, 10000);
+    // Text appears on screen while the reply is still being written.
+    bool seenWhileStreaming = false;
+    QElapsedTimer waited;
+    waited.start();
+    while (controller.isGenerating() && waited.elapsed() < kReplyTimeoutMs) {
+        QTest::qWait(10);
+        if (controller.isGenerating() && view->renderedText(1).size() > 20) seenWhileStreaming = true;
+    }
+    QVERIFY(seenWhileStreaming);
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kReplyTimeoutMs);
     const auto first = finished.at(0).at(0).value<bridge::GenerationResult>();
     QVERIFY2(first.reason == QStringLiteral("length") || first.reason == QStringLiteral("stop"), qPrintable(first.reason));
     QVERIFY(tokens.count() > 1);  // streamed, not delivered at once
-    chat->conversation()->flushUpdates();
-    MessageWidget* reply = chat->conversation()->messageWidget(1);
-    QVERIFY2(reply->displayedText().startsWith(kStoryStart), qPrintable(reply->displayedText().left(80)));
+    view->flushUpdates();
+    QString replyText = controller.messages().at(1).content;
+    QVERIFY2(replyText.startsWith(kStoryStart), qPrintable(replyText.left(80)));
+    QVERIFY2(view->renderedText(1).startsWith(kStoryStart), qPrintable(view->renderedText(1).left(80)));
+    QVERIFY(view->renderedText(0).contains(QStringLiteral("Once upon a time")));
     // Coalesced: far fewer repaints than tokens.
-    QVERIFY(chat->conversation()->repaintCount() < first.completionTokens);
+    QVERIFY(view->repaintCount() < first.completionTokens);
     QCOMPARE(QString::fromStdString(controller.session().title), QStringLiteral("Once upon a time"));
-    // Written to the store as it streamed: the stored reply is what is on screen.
+    // Written to the store as it streamed: the stored reply is what was shown.
     {
         auto path = app.services().store().store().active_path(sessionId).get();
         QVERIFY(path.is_ok());
         QCOMPARE(path->size(), size_t{2});
         QCOMPARE(QString::fromStdString(path->at(0).content), QStringLiteral("Once upon a time"));
-        QCOMPARE(QString::fromStdString(path->at(1).content), reply->displayedText());
+        QCOMPARE(QString::fromStdString(path->at(1).content), replyText);
         QVERIFY(path->at(1).completed);
     }
 
     // ---- stop with Esc while a new reply streams (regenerate starts it) ----
-    QString stoppedText;
     bool stopped = false;
     for (int attempt = 0; attempt < 5 && !stopped; ++attempt) {
         const int before = finished.count();
@@ -140,46 +157,51 @@ void TestUiChatFlow::wholeConversationSurvivesARestart() {
         stopped = r.reason == QStringLiteral("cancelled");
     }
     QVERIFY2(stopped, "Esc never stopped a streaming reply");
-    chat->conversation()->flushUpdates();
-    reply = chat->conversation()->messageWidget(1);
-    stoppedText = reply->displayedText();
-    QVERIFY(reply->item().note.contains(QStringLiteral("stopped")));
-    QVERIFY(reply->item().siblingCount >= 2);
+    view->flushUpdates();
+    const MessageItem stoppedItem = controller.messages().at(1);
+    const QString stoppedText = stoppedItem.content;
+    QVERIFY(stoppedItem.note.contains(QStringLiteral("stopped")));
+    QVERIFY(view->frameText(1).contains(QStringLiteral("stopped")));
+    QVERIFY(stoppedItem.siblingCount >= 2);
     QVERIFY(!controller.isGenerating());
     QVERIFY(chat->sendButton()->isEnabled());
     QVERIFY(!chat->stopButton()->isEnabled());
-    const int repliesAfterStop = reply->item().siblingCount;
+    const int repliesAfterStop = stoppedItem.siblingCount;
 
     // ---- regenerate to the end; the stopped version stays reachable ----
-    QTest::mouseClick(chat->regenerateButton(), Qt::LeftButton);
     const int beforeRegen = finished.count();
+    QTest::mouseClick(chat->regenerateButton(), Qt::LeftButton);
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), beforeRegen + 1, kReplyTimeoutMs);
-    chat->conversation()->flushUpdates();
-    reply = chat->conversation()->messageWidget(1);
-    QCOMPARE(reply->item().siblingCount, repliesAfterStop + 1);
-    QCOMPARE(reply->branchLabel()->text(), QStringLiteral("%1/%1").arg(repliesAfterStop + 1));
-    QVERIFY(reply->displayedText().startsWith(kStoryStart));
-    QTest::mouseClick(reply->previousBranchButton(), Qt::LeftButton);
-    QTRY_COMPARE(chat->conversation()->messageWidget(1)->item().siblingIndex, repliesAfterStop - 1);
-    QCOMPARE(chat->conversation()->messageWidget(1)->displayedText(), stoppedText);
+    view->flushUpdates();
+    MessageItem reply = controller.messages().at(1);
+    QCOMPARE(reply.siblingCount, repliesAfterStop + 1);
+    QCOMPARE(reply.siblingIndex, repliesAfterStop);
+    QVERIFY(view->frameText(1).contains(QStringLiteral("%1/%1").arg(repliesAfterStop + 1)));
+    QVERIFY(reply.content.startsWith(kStoryStart));
+    QVERIFY(clickLink(view, QStringLiteral("branch-prev"), reply.id));
+    QTRY_COMPARE(controller.messages().at(1).siblingIndex, repliesAfterStop - 1);
+    QCOMPARE(controller.messages().at(1).content, stoppedText);
+    QVERIFY(view->frameText(1).contains(QStringLiteral("%1/%2").arg(repliesAfterStop).arg(repliesAfterStop + 1)));
 
     // ---- edit the user message and resend: a new branch ----
-    MessageWidget* user = chat->conversation()->messageWidget(0);
-    user->startEditing();
-    QVERIFY(user->isEditing());
-    user->editor()->setPlainText(QStringLiteral("Once upon a time there was a dragon"));
+    const qint64 userId = controller.messages().at(0).id;
+    QVERIFY(clickLink(view, QStringLiteral("edit"), userId));
+    QTRY_VERIFY(chat->editBar()->isVisible());
+    QCOMPARE(chat->editEditor()->toPlainText(), QStringLiteral("Once upon a time"));
+    chat->editEditor()->setPlainText(QStringLiteral("Once upon a time there was a dragon"));
     const int beforeEdit = finished.count();
-    QTest::mouseClick(user->saveEditButton(), Qt::LeftButton);
+    QTest::mouseClick(chat->editSaveButton(), Qt::LeftButton);
+    QVERIFY(!chat->editBar()->isVisible());
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), beforeEdit + 1, kReplyTimeoutMs);
-    chat->conversation()->flushUpdates();
-    QCOMPARE(chat->conversation()->messageCount(), 2);
-    user = chat->conversation()->messageWidget(0);
-    QCOMPARE(user->displayedText(), QStringLiteral("Once upon a time there was a dragon"));
-    QCOMPARE(user->item().siblingCount, 2);
-    QCOMPARE(user->branchLabel()->text(), QStringLiteral("2/2"));
-    const QString dragonReply = chat->conversation()->messageWidget(1)->displayedText();
+    view->flushUpdates();
+    QCOMPARE(view->messageCount(), 2);
+    const MessageItem editedUser = controller.messages().at(0);
+    QCOMPARE(editedUser.content, QStringLiteral("Once upon a time there was a dragon"));
+    QCOMPARE(editedUser.siblingCount, 2);
+    QVERIFY(view->frameText(0).contains(QStringLiteral("2/2")));
+    const QString dragonReply = controller.messages().at(1).content;
     QVERIFY(!dragonReply.isEmpty());
-    QCOMPARE(chat->conversation()->messageWidget(1)->item().siblingCount, 1);
+    QCOMPARE(controller.messages().at(1).siblingCount, 1);
 
     // ---- restart: a new window on the same database ----
     app.stop();
@@ -194,17 +216,20 @@ void TestUiChatFlow::wholeConversationSurvivesARestart() {
     // The window reopens the last chat; picking it in the list shows it as well.
     sessions->setCurrentRow(0);
     QTRY_COMPARE(w->controller().sessionId(), sessionId);
-    QTRY_COMPARE(chat->conversation()->messageCount(), 2);
-    QCOMPARE(chat->conversation()->messageWidget(0)->displayedText(), QStringLiteral("Once upon a time there was a dragon"));
-    QCOMPARE(chat->conversation()->messageWidget(1)->displayedText(), dragonReply);
-    QCOMPARE(QString::fromStdString(w->controller().session().sampling_preset_json).contains("greedy"), true);
+    view = chat->conversation();
+    ChatController& controller2 = w->controller();
+    QTRY_COMPARE(view->messageCount(), 2);
+    QCOMPARE(controller2.messages().at(0).content, QStringLiteral("Once upon a time there was a dragon"));
+    QCOMPARE(controller2.messages().at(1).content, dragonReply);
+    QVERIFY(view->renderedText(0).contains(QStringLiteral("there was a dragon")));
+    QCOMPARE(QString::fromStdString(controller2.session().sampling_preset_json).contains("greedy"), true);
     // The older branch: the original question with all its replies.
-    QTest::mouseClick(chat->conversation()->messageWidget(0)->previousBranchButton(), Qt::LeftButton);
-    QTRY_COMPARE(chat->conversation()->messageWidget(0)->displayedText(), QStringLiteral("Once upon a time"));
-    QTRY_COMPARE(chat->conversation()->messageWidget(1)->item().siblingCount, repliesAfterStop + 1);
-    QVERIFY(chat->conversation()->messageWidget(1)->displayedText().startsWith(kStoryStart));
-    QTest::mouseClick(chat->conversation()->messageWidget(1)->previousBranchButton(), Qt::LeftButton);
-    QTRY_COMPARE(chat->conversation()->messageWidget(1)->displayedText(), stoppedText);
+    QVERIFY(clickLink(view, QStringLiteral("branch-prev"), controller2.messages().at(0).id));
+    QTRY_COMPARE(controller2.messages().at(0).content, QStringLiteral("Once upon a time"));
+    QTRY_COMPARE(controller2.messages().at(1).siblingCount, repliesAfterStop + 1);
+    QVERIFY(controller2.messages().at(1).content.startsWith(kStoryStart));
+    QVERIFY(clickLink(view, QStringLiteral("branch-prev"), controller2.messages().at(1).id));
+    QTRY_COMPARE(controller2.messages().at(1).content, stoppedText);
     // No model is loaded after a restart; sending says so instead of losing the text.
     QVERIFY(!engine->isLoaded());
     QVERIFY(!chat->sendButton()->isEnabled());

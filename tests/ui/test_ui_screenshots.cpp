@@ -12,11 +12,11 @@
 #include <QToolButton>
 
 #include "bridge/engine_bridge.h"
+#include "bridge/store_client.h"
 #include "ui/chat_controller.h"
 #include "ui/chat_input.h"
 #include "ui/chat_panel.h"
 #include "ui/conversation_view.h"
-#include "ui/message_widget.h"
 #include "ui/model_library_model.h"
 #include "ui/models_page.h"
 #include "ui/session_list_panel.h"
@@ -85,12 +85,22 @@ void TestUiScreenshots::eachPage() {
     shoot(w, QStringLiteral("03-chat-new"));
 
     // Mid-reply: capture after some text arrived, while the reply is still being written.
-    w.controller().setSamplingPreset(QStringLiteral("greedy"));
+    // Greedy, and short replies so a whole conversation fits on one screen.
+    const qint64 sid = w.controller().sessionId();
+    {
+        auto session = app.services().store().store().get_session(sid).get();
+        QVERIFY(session.is_ok());
+        store::Session s = session.value();
+        s.sampling_preset_json = R"({"preset":"greedy","max_tokens":90})";
+        QVERIFY(app.services().store().store().update_session(s).get().is_ok());
+        w.controller().openSession(sid);
+        QTRY_VERIFY(w.controller().session().sampling_preset_json.find("90") != std::string::npos);
+    }
     QSignalSpy finished(&w.controller(), &ChatController::replyFinished);
     bool captured = false;
     int deliveries = 0;
     auto c = connect(&engine, &bridge::EngineBridge::tokenReceived, this, [&] {
-        if (++deliveries == 6 && !captured) {
+        if (++deliveries == 1 && !captured) {
             captured = true;
             w.chatPanel()->conversation()->flushUpdates();
             const QImage image = w.grab().toImage();
@@ -105,17 +115,17 @@ void TestUiScreenshots::eachPage() {
     QTest::mouseClick(w.chatPanel()->systemPromptToggle(), Qt::LeftButton);
     w.chatPanel()->systemPromptEdit()->setPlainText(QStringLiteral("Tell short stories for children."));
     w.controller().setSystemPrompt(QStringLiteral("Tell short stories for children."));
-    MessageWidget* user = w.chatPanel()->conversation()->messageWidget(0);
-    user->startEditing();
-    user->editor()->setPlainText(QStringLiteral("Once upon a time, a dragon"));
-    QTest::mouseClick(user->saveEditButton(), Qt::LeftButton);
+    w.chatPanel()->startEditing(w.controller().messages().at(0).id);
+    shoot(w, QStringLiteral("05-chat-editing"));
+    w.chatPanel()->editEditor()->setPlainText(QStringLiteral("Once upon a time, a dragon"));
+    QTest::mouseClick(w.chatPanel()->editSaveButton(), Qt::LeftButton);
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 120000);
-    shoot(w, QStringLiteral("05-chat-branches-system-prompt"));
+    shoot(w, QStringLiteral("06-chat-branches-system-prompt"));
 
     w.setThemeMode(ThemeMode::Dark);
-    shoot(w, QStringLiteral("06-chat-dark"));
+    shoot(w, QStringLiteral("07-chat-dark"));
     w.showModelsPage();
-    shoot(w, QStringLiteral("07-models-dark"));
+    shoot(w, QStringLiteral("08-models-dark"));
     w.setThemeMode(ThemeMode::System);
 
     QVERIFY(captured);

@@ -18,6 +18,7 @@
 #include "bridge/store_client.h"
 #include "ui/chat_controller.h"
 #include "ui/chat_input.h"
+#include "ui/markdown_blocks.h"
 #include "ui/model_library_model.h"
 #include "ui/models_page.h"
 #include "ui/session_list_panel.h"
@@ -38,6 +39,8 @@ private slots:
     void sessionListNewRenameSearchDelete();
     void modelLibraryAddsGoodFilesAndExplainsBadOnes();
     void darkAndSystemThemes();
+    void exportAndSessionSettings();
+    void markdownBlocks();
 };
 
 void TestUiWidgets::chatInputKeys() {
@@ -118,7 +121,7 @@ void TestUiWidgets::ggufSummary() {
     QVERIFY(s->model.parameter_count > 0);
     // [layers=2, K and V, kv_dim = 4 heads * 8, F16 = 2 bytes]
     QCOMPARE(s->kvBytesPerToken, int64_t{2 * 2 * 32 * 2});
-    QCOMPARE(bridge::estimateMemoryBytes(s.value(), 100), s->tensorBytes + 100 * s->kvBytesPerToken);
+    QCOMPARE(bridge::estimateMemoryBytes(s.value(), 100), s->tensorBytes + 125 * s->kvBytesPerToken);
     auto c = bridge::summarizeGguf(chat.toStdString());
     QVERIFY(c.is_ok());
     QVERIFY(c->model.has_chat_template);
@@ -235,6 +238,60 @@ void TestUiWidgets::darkAndSystemThemes() {
     app.window().setThemeMode(ThemeMode::System);
     QCOMPARE(app.services().settings().value("appearance/theme").toString(), QStringLiteral("system"));
     QVERIFY(!appIcon().isNull());
+}
+
+void TestUiWidgets::exportAndSessionSettings() {
+    test::AppHarness app;
+    QVERIFY(app.start());
+    store::Store& store = app.services().store().store();
+    auto sid = store.create_session({.title = "Exported chat"}).get();
+    QVERIFY(sid.is_ok());
+    QVERIFY(store.add_message({.session_id = *sid, .role = store::Role::user, .content = "Hello *there*"}).get().is_ok());
+    QVERIFY(store.add_message({.session_id = *sid, .role = store::Role::assistant, .content = "Hi! `code`"}).get().is_ok());
+    ChatController& c = app.window().controller();
+    c.openSession(*sid);
+    QTRY_COMPARE(c.messages().size(), 2);
+    QCOMPARE(c.messages().at(0).content, QStringLiteral("Hello *there*"));
+
+    // Per-session system prompt and sampling preset are saved with the session.
+    c.setSystemPrompt(QStringLiteral("Be brief."));
+    c.setSamplingPreset(QStringLiteral("precise"));
+    QTRY_VERIFY(store.get_session(*sid).get()->system_prompt == "Be brief.");
+    QTRY_COMPARE(bridge::samplingPresetId(store.get_session(*sid).get()->sampling_preset_json), QStringLiteral("precise"));
+
+    QSignalSpy exported(&c, &ChatController::exportFinished);
+    const QString md = app.dir() + QStringLiteral("/chat.md");
+    const QString json = app.dir() + QStringLiteral("/chat.json");
+    c.exportSession(md, false);
+    c.exportSession(json, true);
+    QTRY_COMPARE(exported.count(), 2);
+    QVERIFY(exported.at(0).at(1).toString().isEmpty());
+    QVERIFY(exported.at(1).at(1).toString().isEmpty());
+    QFile mdFile(md), jsonFile(json);
+    QVERIFY(mdFile.open(QIODevice::ReadOnly) && jsonFile.open(QIODevice::ReadOnly));
+    const QString mdText = QString::fromUtf8(mdFile.readAll());
+    QVERIFY2(mdText.contains(QStringLiteral("# Exported chat")) && mdText.contains(QStringLiteral("Hello *there*")) &&
+                 mdText.contains(QStringLiteral("Be brief.")),
+             qPrintable(mdText));
+    const QByteArray jsonText = jsonFile.readAll();
+    QVERIFY(jsonText.contains("\"pagoda.chat_session\""));
+    QVERIFY(jsonText.contains("Hi! `code`"));
+    // A folder that does not exist: a clear error, no file.
+    c.exportSession(app.dir() + QStringLiteral("/no/such/dir/chat.md"), false);
+    QTRY_COMPARE(exported.count(), 3);
+    QVERIFY(!exported.at(2).at(1).toString().isEmpty());
+}
+
+void TestUiWidgets::markdownBlocks() {
+    QCOMPARE(splitMarkdownBlocks(QStringLiteral("a\nb\n\nc")), QStringList({"a\nb", "c"}));
+    QCOMPARE(splitMarkdownBlocks(QStringLiteral("\n\n\nx\n\n\n")), QStringList({"x"}));
+    // Blank lines inside fenced code do not split it; an unclosed fence runs to the end.
+    QCOMPARE(splitMarkdownBlocks(QStringLiteral("t\n```py\na\n\nb\n```\n\nafter")),
+             QStringList({"t\n```py\na\n\nb\n```", "after"}));
+    QCOMPARE(splitMarkdownBlocks(QStringLiteral("~~~\nx\n\ny")), QStringList({"~~~\nx\n\ny"}));
+    QCOMPARE(fencedCode(QStringLiteral("text\n```cpp\nint a;\n\nint b;\n```\nmore\n~~~\nz")),
+             QStringList({"int a;\n\nint b;", "z"}));
+    QVERIFY(splitMarkdownBlocks(QString()).isEmpty());
 }
 
 QTEST_MAIN(TestUiWidgets)

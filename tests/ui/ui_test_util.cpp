@@ -17,14 +17,14 @@ QString storiesModelPath() {
 }
 
 QString writeRandomModel(const QString& dir, const QString& name, int dim, int layers, int ffn,
-                         const QString& chatTemplate) {
+                         const QString& chatTemplate, int contextLength) {
     fixtures::RandomModelConfig config;
     config.dim = dim;
     config.n_layers = layers;
     config.ffn = ffn;
     config.n_heads = 8;
     config.n_kv_heads = 4;
-    config.ctx = 1024;
+    config.ctx = contextLength;
     GgufWriter writer;
     if (!fixtures::build_random_model(config, writer).is_ok()) return {};
     if (!chatTemplate.isEmpty()) writer.set_string("tokenizer.chat_template", chatTemplate.toStdString());

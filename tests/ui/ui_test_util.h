@@ -17,7 +17,7 @@ QString storiesModelPath();
 // Writes a seeded random-weight llama GGUF into `dir` and returns its path ("" on failure).
 // dim/layers/ffn size it; `chatTemplate` non-empty adds tokenizer.chat_template.
 QString writeRandomModel(const QString& dir, const QString& name, int dim, int layers, int ffn,
-                         const QString& chatTemplate = {});
+                         const QString& chatTemplate = {}, int contextLength = 1024);
 
 class AppHarness {
 public:

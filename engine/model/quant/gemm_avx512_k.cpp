@@ -377,7 +377,8 @@ struct Q6KKernel {
 
 }  // namespace
 
-GemmFn gemm_k(GgmlType weight_type) {
+GemmFn gemm_k(GgmlType weight_type, bool use_amx) {
+    (void)use_amx;  // the K formats have no AMX tiles (yet): VNNI token lanes
     switch (weight_type) {
         case GgmlType::Q4_K:
             return gemm<Q45KKernel<false>>;

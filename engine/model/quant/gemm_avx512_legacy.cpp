@@ -283,22 +283,132 @@ struct LegacyKernel {
         if (b < nb) step(std::integral_constant<int, 1>{});
         for (int r = 0; r < nr; ++r) store_token_lanes(_mm512_add_ps(acc[0][r], acc[1][r]), out + r, out_stride, n);
     }
+
+#ifdef PAGODA_GEMM_AMX
+    // ---- token lanes on AMX: 32 weight rows x 2 token groups per call ---------------------
+    // Tiles: C 0-3 = [row half][token group] (16 x 16 int32), A 4-5 = the row halves' decoded
+    // block (16 x 32 bytes), B 6-7 = the token groups' prepared block (8 x 64 bytes). C
+    // starts from the prepared starting values (a stride-0 load repeats them on every row),
+    // so it holds the exact block sums; the fp32 steps run on its rows.
+    static constexpr int kAmxRows = 32;
+    static constexpr size_t kAmxDecoded = kAmxRows * 64;  // 2 blocks of each row
+    static constexpr size_t kAmxSums = 4 * 16 * 16 * 4;   // C tiles as stored
+    static constexpr size_t kAmxAcc = 2 * 2 * 2 * 16 * 16 * 4;  // [parity][row half][group][row][token]
+    static constexpr size_t kAmxScratch = kAmxDecoded + kAmxSums + kAmxAcc;
+
+    static amx::TileConfig amx_config() {
+        amx::TileConfig c;
+        for (int t = 0; t < 4; ++t) c.rows[t] = 16, c.colsb[t] = 64;
+        for (int t = 4; t < 6; ++t) c.rows[t] = 16, c.colsb[t] = 32;
+        for (int t = 6; t < 8; ++t) c.rows[t] = 8, c.colsb[t] = 64;
+        return c;
+    }
+
+    static void amx_tile(int64_t k, const uint8_t* w, size_t w_stride, int nr, const uint8_t* const (&prep)[2],
+                         const int (&n)[2], uint8_t* scratch_buf, float* out, size_t out_stride) {
+        const float* h2f = half_table();
+        const int64_t nb = k / kQK32;
+        const bool two = prep[1] != nullptr;
+        const int groups = two ? 2 : 1;
+        uint8_t* decoded = scratch_buf;
+        auto* sums = reinterpret_cast<int32_t*>(scratch_buf + kAmxDecoded);
+        auto* acc = reinterpret_cast<float*>(scratch_buf + kAmxDecoded + kAmxSums);
+        auto acc_at = [acc](int parity, int half, int g, int m) { return acc + (((parity * 2 + half) * 2 + g) * 16 + m) * 16; };
+        std::memset(acc, 0, kAmxAcc);
+        const uint8_t* wr[kAmxRows];
+        for (int r = 0; r < kAmxRows; ++r) wr[r] = w + (r < nr ? static_cast<size_t>(r) * w_stride : 0);
+        auto step = [&]<int NB>(std::integral_constant<int, NB>, int64_t b) {
+            for (int r = 0; r < kAmxRows; ++r) _mm512_store_si512(decoded + 64 * r, W::template weights<NB>(wr[r]));
+            for (int h = 0; h < NB; ++h) {
+                const uint8_t* pb[2] = {prep[0] + (b + h) * kPrepBlock, two ? prep[1] + (b + h) * kPrepBlock : nullptr};
+                _tile_loadd(4, decoded + 32 * h, 64);
+                _tile_loadd(5, decoded + 16 * 64 + 32 * h, 64);
+                _tile_loadd(6, pb[0], 64);
+                if constexpr (kMin) {
+                    _tile_zero(0);
+                    _tile_zero(2);
+                } else {
+                    _tile_loadd(0, pb[0] + kPrepCorr, 0);
+                    _tile_loadd(2, pb[0] + kPrepCorr, 0);
+                }
+                _tile_dpbusd(0, 4, 6);
+                _tile_dpbusd(2, 5, 6);
+                _tile_stored(0, sums + 0 * 256, 64);
+                _tile_stored(2, sums + 2 * 256, 64);
+                if (two) {
+                    _tile_loadd(7, pb[1], 64);
+                    if constexpr (kMin) {
+                        _tile_zero(1);
+                        _tile_zero(3);
+                    } else {
+                        _tile_loadd(1, pb[1] + kPrepCorr, 0);
+                        _tile_loadd(3, pb[1] + kPrepCorr, 0);
+                    }
+                    _tile_dpbusd(1, 4, 7);
+                    _tile_dpbusd(3, 5, 7);
+                    _tile_stored(1, sums + 1 * 256, 64);
+                    _tile_stored(3, sums + 3 * 256, 64);
+                }
+                __m512 dy[2], sy[2];
+                for (int g = 0; g < groups; ++g) {
+                    dy[g] = _mm512_load_ps(pb[g] + kPrepDy);
+                    if constexpr (kMin) sy[g] = _mm512_load_ps(pb[g] + kPrepS);
+                }
+                for (int half = 0; half < 2; ++half) {
+                    for (int m = 0; m < 16; ++m) {
+                        const uint8_t* xb = wr[16 * half + m] + h * W::kBytes;
+                        const __m512 dw = _mm512_set1_ps(h2f[load_u16(xb)]);
+                        for (int g = 0; g < groups; ++g) {
+                            float* a = acc_at(h, half, g, m);
+                            const __m512 p = _mm512_cvtepi32_ps(_mm512_load_si512(sums + (2 * half + g) * 256 + 16 * m));
+                            __m512 v = _mm512_fmadd_ps(p, _mm512_mul_ps(dw, dy[g]), _mm512_load_ps(a));
+                            if constexpr (kMin) v = _mm512_fmadd_ps(_mm512_set1_ps(h2f[load_u16(xb + 2)]), sy[g], v);
+                            _mm512_store_ps(a, v);
+                        }
+                    }
+                }
+            }
+            for (auto& p : wr) p += NB * W::kBytes;
+        };
+        int64_t b = 0;
+        for (; b + 2 <= nb; b += 2) step(std::integral_constant<int, 2>{}, b);
+        if (b < nb) step(std::integral_constant<int, 1>{}, b);
+        for (int half = 0; half < 2; ++half) {
+            for (int m = 0; m < 16 && 16 * half + m < nr; ++m) {
+                for (int g = 0; g < groups; ++g) {
+                    const __m512 v = _mm512_add_ps(_mm512_load_ps(acc_at(0, half, g, m)), _mm512_load_ps(acc_at(1, half, g, m)));
+                    store_token_lanes(v, out + static_cast<size_t>(g * kLanes) * out_stride + 16 * half + m, out_stride, n[g]);
+                }
+            }
+        }
+    }
+#endif
 };
 
 }  // namespace
 
-GemmFn gemm_legacy(GgmlType weight_type) {
+template <class K>
+GemmFn pick(bool use_amx) {
+#ifdef PAGODA_GEMM_AMX
+    if (use_amx) return gemm_amx<K>;
+#else
+    (void)use_amx;
+#endif
+    return gemm<K>;
+}
+
+GemmFn gemm_legacy(GgmlType weight_type, bool use_amx) {
     switch (weight_type) {
         case GgmlType::Q4_0:
-            return gemm<LegacyKernel<Q4_0W>>;
+            return pick<LegacyKernel<Q4_0W>>(use_amx);
         case GgmlType::Q5_0:
-            return gemm<LegacyKernel<Q5_0W>>;
+            return pick<LegacyKernel<Q5_0W>>(use_amx);
         case GgmlType::Q8_0:
-            return gemm<LegacyKernel<Q8_0W>>;
+            return pick<LegacyKernel<Q8_0W>>(use_amx);
         case GgmlType::Q4_1:
-            return gemm<LegacyKernel<Q4_1W>>;
+            return pick<LegacyKernel<Q4_1W>>(use_amx);
         case GgmlType::Q5_1:
-            return gemm<LegacyKernel<Q5_1W>>;
+            return pick<LegacyKernel<Q5_1W>>(use_amx);
         default:
             return nullptr;
     }

@@ -8,11 +8,29 @@ namespace pagoda::quant {
 
 GemmFn get_gemm_avx512(GgmlType weight_type) {
 #ifdef PAGODA_GEMM_AVX512
-    if (GemmFn fn = avx512::gemm_legacy(weight_type)) return fn;
-    return avx512::gemm_k(weight_type);
+    if (GemmFn fn = avx512::gemm_legacy(weight_type, false)) return fn;
+    return avx512::gemm_k(weight_type, false);
 #else
     (void)weight_type;
     return nullptr;
+#endif
+}
+
+GemmFn get_gemm_amx(GgmlType weight_type) {
+#if defined(PAGODA_GEMM_AVX512) && defined(PAGODA_GEMM_AMX)
+    if (GemmFn fn = avx512::gemm_legacy(weight_type, true)) return fn;
+    return avx512::gemm_k(weight_type, true);
+#else
+    (void)weight_type;
+    return nullptr;
+#endif
+}
+
+bool amx_in_use() {
+#ifdef PAGODA_GEMM_AMX
+    return amx::available();
+#else
+    return false;
 #endif
 }
 
@@ -33,7 +51,10 @@ VecDotFn get_vec_dot_simd(GgmlType weight_type) {
     return get_vec_dot_avx2(weight_type);
 }
 
-GemmFn get_gemm(GgmlType weight_type) { return get_gemm_avx512(weight_type); }
+GemmFn get_gemm(GgmlType weight_type) {
+    if (GemmFn fn = get_gemm_amx(weight_type)) return fn;
+    return get_gemm_avx512(weight_type);
+}
 
 void gemm_scalar(GgmlType weight_type, int64_t k, const uint8_t* w, size_t w_stride, int64_t rows, const uint8_t* act,
                  size_t act_stride, int64_t toks, float* out, size_t out_stride) {

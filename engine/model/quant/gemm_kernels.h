@@ -31,7 +31,11 @@ using GemmFn = void (*)(int64_t k, const uint8_t* w, size_t w_stride, int64_t ro
 GemmFn get_gemm(GgmlType weight_type);
 
 // Per-ISA tables, for dispatch and tests; nullptr where the build or type has none.
+// get_gemm_avx512: AVX-512 VNNI only. get_gemm_amx: token tiles on AMX when the CPU and
+// OS allow it at run time (amx_in_use()), else the same as get_gemm_avx512.
 GemmFn get_gemm_avx512(GgmlType weight_type);
+GemmFn get_gemm_amx(GgmlType weight_type);
+bool amx_in_use();
 VecDotFn get_vec_dot_avx512(GgmlType weight_type);
 VecDotFn get_vec_dot_avx2(GgmlType weight_type);
 

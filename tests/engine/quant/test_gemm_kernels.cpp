@@ -89,53 +89,65 @@ TEST(GemmKernels, HaveKernelsForTheMainTypesWithAvx512) {
     EXPECT_EQ(quant::get_gemm(GgmlType::Q2_K), nullptr);
 }
 
-// Every output of every tile shape equals get_vec_dot of that (row, token): bit for bit.
-// Tiles start at odd row / token offsets and cover 1..33 tokens and 1..17 rows.
-TEST(GemmKernels, TilesEqualSingleDotsBitForBit) {
-    int checked_types = 0;
-    for (GgmlType wt : kQuantTypes) {
-        const quant::GemmFn gemm = quant::get_gemm(wt);
-        if (!gemm) continue;
-        ++checked_types;
-        const VecDotFn dot = get_vec_dot(wt);
-        for (int64_t k : test_lengths(wt)) {
-            SCOPED_TRACE(std::string(ggml_type_name(wt)) + " k=" + std::to_string(k));
-            constexpr int64_t kRows = 19, kToks = 35;
-            const Rows w = make_rows(wt, kRows, k, 10 + static_cast<uint32_t>(k));
-            const Rows a = make_rows(vec_dot_type(wt), kToks, k, 20 + static_cast<uint32_t>(k));
-            std::vector<float> ref(static_cast<size_t>(kRows * kToks));
-            for (int64_t t = 0; t < kToks; ++t) {
-                for (int64_t r = 0; r < kRows; ++r) ref[t * kRows + r] = dot(k, w.row(r), a.row(t));
-            }
-            int bad = 0;
-            for (int64_t rows : {1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17}) {
-                for (int64_t toks = 1; toks <= 33; ++toks) {
-                    const int64_t r0 = rows % 3, t0 = toks % 2 ? 0 : 2;  // offsets into the matrices
-                    constexpr size_t kOutStride = 24;
-                    std::vector<float> out(static_cast<size_t>(toks) * kOutStride, -1.0f);
-                    gemm(k, w.row(r0), w.stride, rows, a.row(t0), a.stride, toks, out.data(), kOutStride);
-                    for (int64_t t = 0; t < toks; ++t) {
-                        for (int64_t r = 0; r < static_cast<int64_t>(kOutStride); ++r) {
-                            const float got = out[t * kOutStride + r];
-                            if (r >= rows) {
-                                if (got != -1.0f && ++bad <= 5) ADD_FAILURE() << "wrote past the tile at r=" << r;
-                                continue;
-                            }
-                            const float want = ref[(t0 + t) * kRows + r0 + r];
-                            if (bits(got) != bits(want) && ++bad <= 5) {
-                                ADD_FAILURE() << "rows=" << rows << " toks=" << toks << " r=" << r << " t=" << t << ": "
-                                              << got << " vs single dot " << want;
-                            }
+// Every output of a tile equals get_vec_dot of that (row, token), bit for bit. Tiles
+// start at odd row / token offsets and cover 1..33 tokens and 1..40 rows (AMX takes rows
+// 32 at a time, the AVX-512 kernels 16 or 8).
+void expect_tiles_equal_single_dots(GgmlType wt, quant::GemmFn gemm, const char* kernel) {
+    const VecDotFn dot = get_vec_dot(wt);
+    for (int64_t k : test_lengths(wt)) {
+        SCOPED_TRACE(std::string(ggml_type_name(wt)) + " k=" + std::to_string(k) + " " + kernel);
+        constexpr int64_t kRows = 43, kToks = 35;
+        const Rows w = make_rows(wt, kRows, k, 10 + static_cast<uint32_t>(k));
+        const Rows a = make_rows(vec_dot_type(wt), kToks, k, 20 + static_cast<uint32_t>(k));
+        std::vector<float> ref(static_cast<size_t>(kRows * kToks));
+        for (int64_t t = 0; t < kToks; ++t) {
+            for (int64_t r = 0; r < kRows; ++r) ref[t * kRows + r] = dot(k, w.row(r), a.row(t));
+        }
+        int bad = 0;
+        for (int64_t rows : {1, 2, 3, 5, 8, 9, 16, 17, 31, 32, 33, 40}) {
+            for (int64_t toks = 1; toks <= 33; ++toks) {
+                const int64_t r0 = rows % 3, t0 = toks % 2 ? 0 : 2;  // offsets into the matrices
+                constexpr size_t kOutStride = 45;
+                std::vector<float> out(static_cast<size_t>(toks) * kOutStride, -1.0f);
+                gemm(k, w.row(r0), w.stride, rows, a.row(t0), a.stride, toks, out.data(), kOutStride);
+                for (int64_t t = 0; t < toks; ++t) {
+                    for (int64_t r = 0; r < static_cast<int64_t>(kOutStride); ++r) {
+                        const float got = out[t * kOutStride + r];
+                        if (r >= rows) {
+                            if (got != -1.0f && ++bad <= 5) ADD_FAILURE() << "wrote past the tile at r=" << r;
+                            continue;
+                        }
+                        const float want = ref[(t0 + t) * kRows + r0 + r];
+                        if (bits(got) != bits(want) && ++bad <= 5) {
+                            ADD_FAILURE() << "rows=" << rows << " toks=" << toks << " r=" << r << " t=" << t << ": "
+                                          << got << " vs single dot " << want;
                         }
                     }
                 }
             }
-            EXPECT_EQ(bad, 0);
+        }
+        EXPECT_EQ(bad, 0);
+    }
+}
+
+TEST(GemmKernels, Avx512TilesEqualSingleDotsBitForBit) {
+    int checked = 0;
+    for (GgmlType wt : kQuantTypes) {
+        if (const quant::GemmFn gemm = quant::get_gemm_avx512(wt)) {
+            expect_tiles_equal_single_dots(wt, gemm, "avx512");
+            ++checked;
         }
     }
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
-    EXPECT_EQ(checked_types, 8);
+    EXPECT_EQ(checked, 8);
 #endif
+}
+
+TEST(GemmKernels, AmxTilesEqualSingleDotsBitForBit) {
+    if (!quant::amx_in_use()) GTEST_SKIP() << "AMX not available to this process (CPU, OS or PAGODA_NO_AMX)";
+    for (GgmlType wt : kQuantTypes) {
+        if (const quant::GemmFn gemm = quant::get_gemm_amx(wt)) expect_tiles_equal_single_dots(wt, gemm, "amx");
+    }
 }
 
 // A token's outputs are the same bits whether it is alone or one of 32.
