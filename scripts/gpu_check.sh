@@ -143,6 +143,8 @@ BUILD_LOG=$OUT/build.log
 : >"$BUILD_LOG"
 CONFIGURE=(cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DPAGODA_BUILD_GUI=OFF
     -DPAGODA_CUDA_ARCHITECTURES=90 -DPAGODA_NATIVE=ON "${EXTRA_CMAKE[@]}")
+# The HTTP server needs Debian's compiled cpp-httplib (with OpenSSL), which GPU machines lack.
+pkg-config --exists cpp-httplib 2>/dev/null || CONFIGURE+=(-DPAGODA_BUILD_SERVER=OFF)
 [[ -f "$BUILD/CMakeCache.txt" ]] || CONFIGURE+=("${GEN[@]}")
 if run_step configure 120 "$BUILD_LOG" "${CONFIGURE[@]}" -DPAGODA_BUILD_TESTS="$HAVE_GTEST"; then
     record PASS configure "tests=$HAVE_GTEST (${LAST_SECS}s)"

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
+#include <string_view>
 
 namespace pagoda::cli {
 
@@ -53,7 +54,7 @@ bool Args::parse(int argc, char** argv) {
                     exit_code_ = 2;
                     return false;
                 }
-                values_[arg] = "1";
+                values_[arg].assign(1, '1');  // not = "1": GCC 12 warns falsely (-Wrestrict)
                 continue;
             }
             if (!inline_value) {
@@ -63,7 +64,7 @@ bool Args::parse(int argc, char** argv) {
                     exit_code_ = 2;
                     return false;
                 }
-                value = argv[++i];
+                value.assign(std::string_view(argv[++i]));
             }
             values_[arg] = value;
             continue;

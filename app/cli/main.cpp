@@ -24,7 +24,9 @@ constexpr Command kCommands[] = {
     {"quantize", pagoda::cli::run_quantize, "re-encode a GGUF model (f16, q8_0, q4_0, q4_k, q6_k, q4_k_m, ...)"},
     {"bench", pagoda::cli::run_bench, "measure prompt and generation speed"},
     {"template", pagoda::cli::run_template, "render a chat with the model's chat template"},
+#if defined(PAGODA_HAVE_SERVER)
     {"serve", pagoda::cli::run_serve, "serve the OpenAI-compatible API on localhost"},
+#endif
 };
 
 void print_help() {

@@ -200,7 +200,9 @@ TEST_F(EngineApi, LogprobsDescribeTheSampledTokens) {
         EXPECT_LE(lp.logprob, 0.0f);
         double mass = 0;
         for (size_t k = 0; k < 5; ++k) {
-            if (k > 0) EXPECT_LE(lp.top[k].logprob, lp.top[k - 1].logprob);
+            if (k > 0) {
+                EXPECT_LE(lp.top[k].logprob, lp.top[k - 1].logprob);
+            }
             mass += std::exp(lp.top[k].logprob);
         }
         EXPECT_LE(mass, 1.0 + 1e-5);

@@ -139,12 +139,14 @@ TEST_F(GuardedServer, HostileRequestsAreAlways4xx) {
             // /tokenize takes a chat body as "messages" and ignores sampling fields: those two are fine there.
             const bool valid_there = std::string(path) == "/tokenize" && b.find("\"x\"}],\"") != std::string::npos &&
                                      b.find("\"text\":{}") == std::string::npos;
-            if (!valid_there) EXPECT_GE(r.status, 400) << path << " " << b.substr(0, 80) << " -> " << r.body;
+            if (!valid_there) {
+                EXPECT_GE(r.status, 400) << path << " " << b.substr(0, 80) << " -> " << r.body;
+            }
             EXPECT_LT(r.status, 500) << path << " " << b.substr(0, 80) << " -> " << r.body;
         }
     }
     // Broken HTTP itself.
-    for (const std::string raw : {std::string("GARBAGE\r\n\r\n"), std::string("POST /v1/completions HTTP/1.1\r\n"
+    for (const std::string& raw : {std::string("GARBAGE\r\n\r\n"), std::string("POST /v1/completions HTTP/1.1\r\n"
                                                                                  "Content-Length: abc\r\n\r\n"),
                                   "GET /" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n"}) {
         const RawResponse r = http_raw(port(), raw);

@@ -39,7 +39,9 @@ protected:
         auto m = std::make_shared<ModelManager>(cpu_factory(test_engine_config(4, 64)), config);
         auto n = m->add_directory(dir_.string());
         EXPECT_TRUE(n.is_ok());
-        if (n) EXPECT_EQ(*n, 2);
+        if (n) {
+            EXPECT_EQ(*n, 2);
+        }
         return m;
     }
 

@@ -60,7 +60,12 @@ TEST(SpmTokenizer, WithoutByteTokensFallsBackToUnk) {
     VocabData d;
     d.tokens = {"<unk>", "<s>", "</s>", kSp, "a"};
     d.types = {TokenType::unknown, TokenType::control, TokenType::control, TokenType::normal, TokenType::normal};
-    d.special = SpecialTokens{1, 2, 0, -1, true, false};
+    d.special.bos = 1;
+    d.special.eos = 2;
+    d.special.unk = 0;
+    d.special.pad = -1;
+    d.special.add_bos = true;
+    d.special.add_eos = false;
     SpmTokenizer tok(Vocab::create(d).value());
     EXPECT_EQ(tok.encode("az", false, false), (Ids{3, 4, 0}));
 }
