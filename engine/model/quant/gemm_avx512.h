@@ -244,8 +244,8 @@ void gemm(int64_t k, const uint8_t* w, size_t w_stride, int64_t rows, const uint
 }
 
 #ifdef PAGODA_GEMM_AMX
-// gemm<K> with the token-lanes tiles on AMX when the CPU allows it: K::amx_tile(...)
-// computes up to K::kAmxRows rows x 2 token groups (32 tokens) per call.
+// gemm<K> with the token-lanes tiles on AMX when the CPU allows it: K::amx_rows(...)
+// computes up to K::kAmxRows rows x all token groups per call, decoding the rows once.
 template <class K>
 void gemm_amx(int64_t k, const uint8_t* w, size_t w_stride, int64_t rows, const uint8_t* act, size_t act_stride,
               int64_t toks, float* out, size_t out_stride) {
@@ -254,25 +254,20 @@ void gemm_amx(int64_t k, const uint8_t* w, size_t w_stride, int64_t rows, const 
         gemm<K>(k, w, w_stride, rows, act, act_stride, toks, out, out_stride);
         return;
     }
-    const int64_t groups = (toks + kLanes - 1) / kLanes;
+    const int groups = static_cast<int>((toks + kLanes - 1) / kLanes);
     const size_t group_bytes = K::prep_bytes(k);
     const size_t prep_total = group_bytes * static_cast<size_t>(groups);
-    uint8_t* buf = scratch(prep_total + K::kAmxScratch);
-    for (int64_t g = 0; g < groups; ++g) {
+    uint8_t* buf = scratch(prep_total + K::amx_scratch_bytes(k, groups));
+    for (int g = 0; g < groups; ++g) {
         K::prep(act + static_cast<size_t>(g * kLanes) * act_stride, act_stride, k,
                 static_cast<int>(std::min<int64_t>(kLanes, toks - g * kLanes)), buf + group_bytes * g);
     }
     static const amx::TileConfig config = K::amx_config();
     const amx::TileScope tiles(config);
     for (int64_t r = 0; r < rows; r += K::kAmxRows) {
-        const int nr = static_cast<int>(std::min<int64_t>(K::kAmxRows, rows - r));
-        for (int64_t g = 0; g < groups; g += 2) {
-            const uint8_t* prep[2] = {buf + group_bytes * g, g + 1 < groups ? buf + group_bytes * (g + 1) : nullptr};
-            const int n[2] = {static_cast<int>(std::min<int64_t>(kLanes, toks - g * kLanes)),
-                              static_cast<int>(std::clamp<int64_t>(toks - (g + 1) * kLanes, 0, kLanes))};
-            K::amx_tile(k, w + static_cast<size_t>(r) * w_stride, w_stride, nr, prep, n, buf + prep_total,
-                        out + static_cast<size_t>(g * kLanes) * out_stride + r, out_stride);
-        }
+        K::amx_rows(k, w + static_cast<size_t>(r) * w_stride, w_stride,
+                    static_cast<int>(std::min<int64_t>(K::kAmxRows, rows - r)), buf, group_bytes, toks,
+                    buf + prep_total, out + r, out_stride);
     }
 }
 #endif
