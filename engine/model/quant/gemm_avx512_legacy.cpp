@@ -294,7 +294,9 @@ struct LegacyKernel {
     // chains of the contract). Two tile sets alternate, and a block's fp32 steps run after
     // the next block's tile product, so nothing waits for a tile store.
     static constexpr int kAmxRows = 16;
-    static size_t amx_row_bytes(int64_t k) { return static_cast<size_t>((k / kQK32 + 1) / 2) * 64; }
+    // Decoded row stride: whole 64-byte steps, plus one cache line so that the 16 rows of
+    // a tile load do not all fall into the same L1 sets (k = 4096 gives 2 KiB strides).
+    static size_t amx_row_bytes(int64_t k) { return static_cast<size_t>((k / kQK32 + 1) / 2) * 64 + 64; }
     static size_t amx_scratch_bytes(int64_t k, int groups) {
         (void)groups;
         const size_t nb = static_cast<size_t>(k / kQK32);
@@ -317,7 +319,7 @@ struct LegacyKernel {
     // intrinsics take literal tile numbers, hence the macros.
 #define PAGODA_AMX_PRODUCT(kC, kA, kB)                    \
     do {                                                  \
-        if constexpr (kMin) {                             \
+        if (kMin || getenv("AMXZERO")) {                             \
             _tile_zero(kC);                               \
         } else {                                          \
             _tile_loadd(kC, pb + kPrepCorr, 0);           \
@@ -388,6 +390,9 @@ struct LegacyKernel {
                 int64_t prev = -1;
                 for (int64_t b = parity; b < nb; b += 2) {
                     const bool set1 = (b / 2) % 2;
+                    static const int mode = getenv("AMXMODE") ? atoi(getenv("AMXMODE")) : 0;
+                    if (mode == 1) { if (prev >= 0) steps(prev, sums + ((prev / 2) % 2) * 256); prev = b; continue; }
+                    if (mode == 2) { if (set1) { amx_product<1>(decoded + 32 * b, row_bytes, prep + b * kPrepBlock); amx_store<1>(sums + 256);} else { amx_product<0>(decoded + 32 * b, row_bytes, prep + b * kPrepBlock); amx_store<0>(sums);} prev = -1; continue; }
                     if (set1) {
                         amx_product<1>(decoded + 32 * b, row_bytes, prep + b * kPrepBlock);
                     } else {
