@@ -18,17 +18,20 @@
 //     the lanes of its own register, then reduced exactly across lanes (reduce_rows);
 //   - "token lanes" (batches): 16 tokens per zmm; activations are transposed once per call
 //     into 4-byte groups, each weight group is broadcast and vpdpbusd'd into 16 tokens;
-//   - the single dot (get_vec_dot): one pair, scalar fp32 steps.
+//   - the single dot (get_vec_dot): one pair, scalar fp32 steps;
+// and where the CPU has AMX, token lanes take the block sums from tile products
+// (gemm_amx.h) and run the same fp32 steps on them.
 #pragma once
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
 #define PAGODA_GEMM_AVX512 1
 
 // GCC 12's AVX-512 headers build "undefined" vectors from self-initialized locals, which
-// -Wmaybe-uninitialized reports at every inlined use (a known false positive). This
-// header comes first in the kernel files, so the pragma covers their own code only.
+// -W(maybe-)uninitialized reports at inlined uses (a known false positive). This header
+// comes first in the kernel files, so the pragmas cover their own code only.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
 
@@ -37,7 +40,6 @@
 #include <cstring>
 #include <memory>
 
-#include "model/quant/gemm_amx.h"
 #include "model/quant/gemm_kernels.h"
 #include "model/quant/quant_blocks.h"
 
@@ -168,7 +170,8 @@ inline __m512 gather_half(__m512i offsets, const uint8_t* base) {
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
 }
 
-// Per-thread scratch for prepared activations and decoded weights, 64-byte aligned.
+// Per-thread scratch for prepared activations and decoded weights, 64-byte aligned;
+// nullptr when it cannot be had (the callers then fall back to single dots).
 inline uint8_t* scratch(size_t bytes) {
     struct Buffer {
         void* p = nullptr;
@@ -180,8 +183,21 @@ inline uint8_t* scratch(size_t bytes) {
         std::free(buf.p);
         buf.size = (bytes + 4095) / 4096 * 4096;
         buf.p = std::aligned_alloc(64, buf.size);
+        if (!buf.p) buf.size = 0;
     }
     return static_cast<uint8_t*>(buf.p);
+}
+
+// The tile from single dots: for strides the gathers cannot address, or without scratch.
+template <class K>
+void gemm_by_dots(int64_t k, const uint8_t* w, size_t w_stride, int64_t rows, const uint8_t* act, size_t act_stride,
+                  int64_t toks, float* out, size_t out_stride) {
+    for (int64_t t = 0; t < toks; ++t) {
+        for (int64_t r = 0; r < rows; ++r) {
+            out[static_cast<size_t>(t) * out_stride + r] =
+                K::dot(k, w + static_cast<size_t>(r) * w_stride, act + static_cast<size_t>(t) * act_stride);
+        }
+    }
 }
 
 // Writes lane t of v to out[t * stride] for t < n.
@@ -209,12 +225,7 @@ void gemm(int64_t k, const uint8_t* w, size_t w_stride, int64_t rows, const uint
           int64_t toks, float* out, size_t out_stride) {
     constexpr size_t kMaxStride = 0x7fffffff / kLanes;  // gathers take 32-bit offsets of 16 rows
     if (w_stride > kMaxStride || act_stride > kMaxStride) {
-        for (int64_t t = 0; t < toks; ++t) {
-            for (int64_t r = 0; r < rows; ++r) {
-                out[static_cast<size_t>(t) * out_stride + r] =
-                    K::dot(k, w + static_cast<size_t>(r) * w_stride, act + static_cast<size_t>(t) * act_stride);
-            }
-        }
+        gemm_by_dots<K>(k, w, w_stride, rows, act, act_stride, toks, out, out_stride);
         return;
     }
     if (toks == 1) {
@@ -227,6 +238,10 @@ void gemm(int64_t k, const uint8_t* w, size_t w_stride, int64_t rows, const uint
     const int64_t groups = (toks + kLanes - 1) / kLanes;
     const size_t group_bytes = K::prep_bytes(k);
     uint8_t* prepared = scratch(group_bytes * static_cast<size_t>(groups) + K::kWeightScratch);
+    if (!prepared) {
+        gemm_by_dots<K>(k, w, w_stride, rows, act, act_stride, toks, out, out_stride);
+        return;
+    }
     for (int64_t g = 0; g < groups; ++g) {
         K::prep(act + static_cast<size_t>(g * kLanes) * act_stride, act_stride, k,
                 static_cast<int>(std::min<int64_t>(kLanes, toks - g * kLanes)), prepared + group_bytes * g);
@@ -242,35 +257,6 @@ void gemm(int64_t k, const uint8_t* w, size_t w_stride, int64_t rows, const uint
         }
     }
 }
-
-#ifdef PAGODA_GEMM_AMX
-// gemm<K> with the token-lanes tiles on AMX when the CPU allows it: K::amx_rows(...)
-// computes up to K::kAmxRows rows x all token groups per call, decoding the rows once.
-template <class K>
-void gemm_amx(int64_t k, const uint8_t* w, size_t w_stride, int64_t rows, const uint8_t* act, size_t act_stride,
-              int64_t toks, float* out, size_t out_stride) {
-    constexpr size_t kMaxStride = 0x7fffffff / kLanes;
-    if (toks < 2 || w_stride > kMaxStride || act_stride > kMaxStride || !amx::available()) {
-        gemm<K>(k, w, w_stride, rows, act, act_stride, toks, out, out_stride);
-        return;
-    }
-    const int groups = static_cast<int>((toks + kLanes - 1) / kLanes);
-    const size_t group_bytes = K::prep_bytes(k);
-    const size_t prep_total = group_bytes * static_cast<size_t>(groups);
-    uint8_t* buf = scratch(prep_total + K::amx_scratch_bytes(k, groups));
-    for (int g = 0; g < groups; ++g) {
-        K::prep(act + static_cast<size_t>(g * kLanes) * act_stride, act_stride, k,
-                static_cast<int>(std::min<int64_t>(kLanes, toks - g * kLanes)), buf + group_bytes * g);
-    }
-    static const amx::TileConfig config = K::amx_config();
-    const amx::TileScope tiles(config);
-    for (int64_t r = 0; r < rows; r += K::kAmxRows) {
-        K::amx_rows(k, w + static_cast<size_t>(r) * w_stride, w_stride,
-                    static_cast<int>(std::min<int64_t>(K::kAmxRows, rows - r)), buf, group_bytes, toks,
-                    buf + prep_total, out + r, out_stride);
-    }
-}
-#endif
 
 // Per-file tables, combined in gemm_dispatch.cpp.
 GemmFn gemm_legacy(GgmlType weight_type, bool use_amx);

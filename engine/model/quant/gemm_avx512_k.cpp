@@ -9,6 +9,7 @@
 // across the lanes of the row's register, then reduce across lanes; token lanes form the
 // sub-block dots with vpdpbusd and scale them with vpmulld.
 #include "model/quant/gemm_avx512.h"
+#include "model/quant/gemm_amx.h"
 
 #ifdef PAGODA_GEMM_AVX512
 
@@ -230,6 +231,151 @@ struct Q45KKernel {
         }
         for (int r = 0; r < nr; ++r) store_token_lanes(acc[r], out + r, out_stride, n);
     }
+
+#ifdef PAGODA_GEMM_AMX
+    // ---- token lanes on AMX: 32 weight rows x 2 token groups per tile round ---------------
+    // Per sub-block j a tile product C[16 rows x 16 tokens] = A (decoded rows, unsigned) .
+    // B (prepared activations) gives its exact dots; they are scaled into isum with
+    // vpmulld one sub-block behind the tile products (so nothing waits for a tile store),
+    // and the fp32 steps run once per super-block. Tiles: C 0-3 = [row half][token group],
+    // A 4-5 = row halves, B 6-7 = token groups. isum and the accumulators live in L1.
+    static constexpr int kAmxRows = 32;
+    static constexpr size_t kAmxDecoded = kAmxRows * 256;
+    static constexpr size_t kAmxParams = kAmxRows * 64;  // per row: 8 scales, 4 min pairs (int32), d, dmin
+    static constexpr size_t kAmxSums = 2 * 4 * 1024;     // C tiles of 2 sub-blocks, as stored
+    static constexpr size_t kAmxIsum = 4 * 1024;         // [C tile][row][token] int32
+    static constexpr size_t kAmxAcc = 4 * 1024;          // [C tile][row][token] fp32
+    static size_t amx_scratch_bytes(int64_t, int) { return kAmxDecoded + kAmxParams + kAmxSums + kAmxIsum + kAmxAcc; }
+    static constexpr size_t kPrepBlock = kPrepExtra + 4 * 64;
+
+    static amx::TileConfig amx_config() {
+        amx::TileConfig c;
+        for (int t = 0; t < 4; ++t) c.rows[t] = 16, c.colsb[t] = 64;
+        for (int t = 4; t < 6; ++t) c.rows[t] = 16, c.colsb[t] = 32;
+        for (int t = 6; t < 8; ++t) c.rows[t] = 8, c.colsb[t] = 64;
+        return c;
+    }
+
+    static void amx_rows(int64_t k, const uint8_t* w, size_t w_stride, int nr, const uint8_t* prepared,
+                         size_t group_bytes, int64_t toks, uint8_t* scratch_buf, float* out, size_t out_stride) {
+        for (int64_t t0 = 0; t0 < toks; t0 += 2 * kLanes) {
+            const uint8_t* prep[2] = {prepared + group_bytes * static_cast<size_t>(t0 / kLanes),
+                                      t0 + kLanes < toks ? prepared + group_bytes * static_cast<size_t>(t0 / kLanes + 1)
+                                                         : nullptr};
+            const int n[2] = {static_cast<int>(std::min<int64_t>(kLanes, toks - t0)),
+                              static_cast<int>(std::clamp<int64_t>(toks - t0 - kLanes, 0, kLanes))};
+            amx_round_trip(k, w, w_stride, nr, prep, n, scratch_buf, out + static_cast<size_t>(t0) * out_stride,
+                           out_stride);
+        }
+    }
+
+    static void amx_round_trip(int64_t k, const uint8_t* w, size_t w_stride, int nr, const uint8_t* const (&prep)[2],
+                               const int (&n)[2], uint8_t* scratch_buf, float* out, size_t out_stride) {
+        const float* h2f = half_table();
+        const bool two = prep[1] != nullptr;
+        const int groups = two ? 2 : 1;
+        uint8_t* decoded = scratch_buf;
+        uint8_t* params = decoded + kAmxDecoded;
+        auto* sums = reinterpret_cast<int32_t*>(params + kAmxParams);  // [sub-block parity][C tile][row][token]
+        auto* isum = sums + 2 * 4 * 256;                                // [C tile][row][token]
+        auto* acc = reinterpret_cast<float*>(isum + 4 * 256);
+        std::memset(acc, 0, kAmxAcc);
+        const uint8_t* wr[kAmxRows];
+        for (int r = 0; r < kAmxRows; ++r) wr[r] = w + (r < nr ? static_cast<size_t>(r) * w_stride : 0);
+
+        for (int64_t i = 0; i < k / kQKK; ++i) {
+            const uint8_t* pb[2] = {prep[0] + i * kPrepBlock, two ? prep[1] + i * kPrepBlock : nullptr};
+            for (int r = 0; r < kAmxRows; ++r) {
+                for (int c = 0; c < 4; ++c) _mm512_store_si512(decoded + 256 * r + 64 * c, weights(wr[r], c));
+                uint32_t u[4];
+                scales_mins(wr[r], u);
+                auto* sc = reinterpret_cast<uint32_t*>(params + 64 * r);
+                for (int j = 0; j < 8; ++j) sc[j] = (u[j / 4] >> (8 * (j % 4))) & 0xFF;
+                for (int q = 0; q < 4; ++q) {
+                    const uint32_t m = u[2 + q / 2] >> (16 * (q % 2));
+                    sc[8 + q] = (m & 0xFF) | ((m & 0xFF00) << 8);
+                }
+                auto* dd = reinterpret_cast<float*>(sc + 12);
+                dd[0] = h2f[load_u16(wr[r])];
+                dd[1] = h2f[load_u16(wr[r] + 2)];
+            }
+            std::memset(isum, 0, kAmxIsum);
+            auto tiles = [&](int j) {
+                int32_t* c = sums + (j % 2) * 4 * 256;
+                _tile_loadd(4, decoded + 32 * j, 256);
+                _tile_loadd(5, decoded + 16 * 256 + 32 * j, 256);
+                _tile_loadd(6, pb[0] + 512 * j, 64);
+                _tile_zero(0);
+                _tile_zero(2);
+                _tile_dpbusd(0, 4, 6);
+                _tile_dpbusd(2, 5, 6);
+                if (two) {
+                    _tile_loadd(7, pb[1] + 512 * j, 64);
+                    _tile_zero(1);
+                    _tile_zero(3);
+                    _tile_dpbusd(1, 4, 7);
+                    _tile_dpbusd(3, 5, 7);
+                }
+                _tile_stored(0, c + 0 * 256, 64);
+                _tile_stored(2, c + 2 * 256, 64);
+                if (two) {
+                    _tile_stored(1, c + 1 * 256, 64);
+                    _tile_stored(3, c + 3 * 256, 64);
+                }
+            };
+            // isum += scale_j * (dot of sub-block j), from the stored C tiles.
+            auto scale = [&](int j) {
+                const int32_t* c = sums + (j % 2) * 4 * 256;
+                for (int half = 0; half < 2; ++half) {
+                    for (int m = 0; m < 16; ++m) {
+                        const __m512i sc = bcast32(params + 64 * (16 * half + m) + 4 * j);
+                        for (int g = 0; g < groups; ++g) {
+                            int32_t* is = isum + ((2 * half + g) * 16 + m) * 16;
+                            const __m512i p = _mm512_load_si512(c + (2 * half + g) * 256 + 16 * m);
+                            _mm512_store_si512(is, _mm512_add_epi32(_mm512_load_si512(is), _mm512_mullo_epi32(p, sc)));
+                        }
+                    }
+                }
+            };
+            for (int j = 0; j < 8; ++j) {
+                tiles(j);
+                if (j > 0) scale(j - 1);
+            }
+            scale(7);
+            for (int g = 0; g < groups; ++g) {
+                const __m512 dy = _mm512_load_ps(pb[g] + kPrepDy);
+                for (int half = 0; half < 2; ++half) {
+                    for (int m = 0; m < 16; ++m) {
+                        const uint8_t* pr = params + 64 * (16 * half + m);
+                        __m512i mins = _mm512_setzero_si512();
+                        for (int q = 0; q < 4; ++q) {
+                            mins = _mm512_dpwssd_epi32(mins, _mm512_load_si512(pb[g] + kPrepExtra + 64 * q),
+                                                       bcast32(pr + 32 + 4 * q));
+                        }
+                        const int tile = (2 * half + g) * 16 + m;
+                        float* a = acc + tile * 16;
+                        const __m512 d = _mm512_set1_ps(load_f32(pr + 48));
+                        const __m512 dmin = _mm512_set1_ps(load_f32(pr + 52));
+                        __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(isum + tile * 16)),
+                                                   _mm512_mul_ps(d, dy), _mm512_load_ps(a));
+                        v = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_mul_ps(dmin, dy), v);
+                        _mm512_store_ps(a, v);
+                    }
+                }
+            }
+            for (auto& p : wr) p += kBytes;
+        }
+        for (int half = 0; half < 2; ++half) {
+            for (int m = 0; m < 16 && 16 * half + m < nr; ++m) {
+                for (int g = 0; g < groups; ++g) {
+                    store_token_lanes(_mm512_load_ps(acc + ((2 * half + g) * 16 + m) * 16),
+                                      out + static_cast<size_t>(g * kLanes) * out_stride + 16 * half + m, out_stride,
+                                      n[g]);
+                }
+            }
+        }
+    }
+#endif
 };
 
 // Q6_K: ql[128] (low 4 bits), qh[64] (high 2 bits), scales[16] (int8), d. Per 128-value
@@ -378,7 +524,12 @@ struct Q6KKernel {
 }  // namespace
 
 GemmFn gemm_k(GgmlType weight_type, bool use_amx) {
-    (void)use_amx;  // the K formats have no AMX tiles (yet): VNNI token lanes
+#ifdef PAGODA_GEMM_AMX
+    if (use_amx && weight_type == GgmlType::Q4_K) return gemm_amx<Q45KKernel<false>>;
+    if (use_amx && weight_type == GgmlType::Q5_K) return gemm_amx<Q45KKernel<true>>;
+#else
+    (void)use_amx;
+#endif
     switch (weight_type) {
         case GgmlType::Q4_K:
             return gemm<Q45KKernel<false>>;

@@ -6,6 +6,7 @@
 // activation bytes; each block sum then starts from -offset * (sum of the activation
 // block), which the token side computes once.
 #include "model/quant/gemm_avx512.h"
+#include "model/quant/gemm_amx.h"
 
 #ifdef PAGODA_GEMM_AVX512
 
@@ -285,136 +286,146 @@ struct LegacyKernel {
     }
 
 #ifdef PAGODA_GEMM_AMX
-    // ---- token lanes on AMX: 16 weight rows x all token groups per call -------------------
-    // The rows are decoded once (unsigned bytes, row-major). For each token group, each
-    // block is one tile product C[16 rows x 16 tokens] = A[16 x 32] . B[32 x 16], C
-    // starting from the prepared starting values (a stride-0 load repeats them on every
-    // row), so C holds the exact block sums; the fp32 steps then run on C's rows with the
-    // accumulators in registers: even blocks in one pass, odd blocks in another (the two
-    // chains of the contract). Two tile sets alternate, and a block's fp32 steps run after
-    // the next block's tile product, so nothing waits for a tile store.
-    static constexpr int kAmxRows = 16;
-    // Decoded row stride: whole 64-byte steps, plus one cache line so that the 16 rows of
-    // a tile load do not all fall into the same L1 sets (k = 4096 gives 2 KiB strides).
-    static size_t amx_row_bytes(int64_t k) { return static_cast<size_t>((k / kQK32 + 1) / 2) * 64 + 64; }
-    static size_t amx_scratch_bytes(int64_t k, int groups) {
-        (void)groups;
-        const size_t nb = static_cast<size_t>(k / kQK32);
-        // decoded rows, the rows' block scales [block][row] (and mins), 2 stored C tiles, even-pass sums
-        return kAmxRows * amx_row_bytes(k) + nb * 64 * (kMin ? 2 : 1) + 2 * 1024 + 1024;
+    // ---- token lanes on AMX: 32 weight rows x 2 token groups per tile round ---------------
+    // Tiles: C 0-3 = [row half][token group] (16 x 16 int32), A 4-5 = the row halves' decoded
+    // block (16 x 32 bytes), B 6-7 = the token groups' prepared block (8 x 64 bytes). With
+    // signed weights (q - offset) C = A . B is the exact block sums; the fp32 steps run on
+    // its stored rows, one block behind the tile products so they never wait for a tile
+    // store. Accumulators live in L1 ([parity][row half][group][row][16 tokens]).
+    static constexpr int kAmxRows = 32;
+    static constexpr size_t kAmxDecoded = kAmxRows * 64;         // 2 blocks of each row
+    static constexpr size_t kAmxSums = 2 * 4 * 16 * 16 * 4;      // C tiles of 2 blocks, as stored
+    static constexpr size_t kAmxAcc = 2 * 2 * 2 * 16 * 16 * 4;
+    static size_t amx_scratch_bytes(int64_t, int) { return kAmxDecoded + kAmxSums + kAmxAcc; }
+
+    // The weights as AMX takes them: the formats with an offset as signed bytes q - offset
+    // (a signed x signed product then gives the exact block sum with no correction), the
+    // others unsigned.
+    template <int NB>
+    static inline __m512i amx_weights(const uint8_t* x) {
+        const __m512i q = W::template weights<NB>(x);
+        if constexpr (kMin) return q;
+        return _mm512_sub_epi8(q, _mm512_set1_epi8(static_cast<char>(W::kOffset)));
     }
 
     static amx::TileConfig amx_config() {
         amx::TileConfig c;
-        for (int set = 0; set < 2; ++set) {
-            c.rows[3 * set + 0] = 16, c.colsb[3 * set + 0] = 64;  // C
-            c.rows[3 * set + 1] = 16, c.colsb[3 * set + 1] = 32;  // A
-            c.rows[3 * set + 2] = 8, c.colsb[3 * set + 2] = 64;   // B
-        }
+        for (int t = 0; t < 4; ++t) c.rows[t] = 16, c.colsb[t] = 64;
+        for (int t = 4; t < 6; ++t) c.rows[t] = 16, c.colsb[t] = 32;
+        for (int t = 6; t < 8; ++t) c.rows[t] = 8, c.colsb[t] = 64;
         return c;
-    }
-
-    // Tile product of one block with tile set kSet (tiles 3 kSet .. 3 kSet + 2); then, as
-    // late as possible (the store waits for the product), its store to c. The tile
-    // intrinsics take literal tile numbers, hence the macros.
-#define PAGODA_AMX_PRODUCT(kC, kA, kB)                    \
-    do {                                                  \
-        if (kMin || getenv("AMXZERO")) {                             \
-            _tile_zero(kC);                               \
-        } else {                                          \
-            _tile_loadd(kC, pb + kPrepCorr, 0);           \
-        }                                                 \
-        _tile_loadd(kA, a, static_cast<long>(a_stride));  \
-        _tile_loadd(kB, pb, 64);                          \
-        _tile_dpbusd(kC, kA, kB);                         \
-    } while (0)
-    template <int kSet>
-    static inline void amx_product(const uint8_t* a, size_t a_stride, const uint8_t* pb) {
-        if constexpr (kSet == 0) {
-            PAGODA_AMX_PRODUCT(0, 1, 2);
-        } else {
-            PAGODA_AMX_PRODUCT(3, 4, 5);
-        }
-    }
-#undef PAGODA_AMX_PRODUCT
-    template <int kSet>
-    static inline void amx_store(int32_t* c) {
-        if constexpr (kSet == 0) {
-            _tile_stored(0, c, 64);
-        } else {
-            _tile_stored(3, c, 64);
-        }
     }
 
     static void amx_rows(int64_t k, const uint8_t* w, size_t w_stride, int nr, const uint8_t* prepared,
                          size_t group_bytes, int64_t toks, uint8_t* scratch_buf, float* out, size_t out_stride) {
+        for (int64_t t0 = 0; t0 < toks; t0 += 2 * kLanes) {
+            const uint8_t* prep[2] = {prepared + group_bytes * static_cast<size_t>(t0 / kLanes),
+                                      t0 + kLanes < toks ? prepared + group_bytes * static_cast<size_t>(t0 / kLanes + 1)
+                                                         : nullptr};
+            const int n[2] = {static_cast<int>(std::min<int64_t>(kLanes, toks - t0)),
+                              static_cast<int>(std::clamp<int64_t>(toks - t0 - kLanes, 0, kLanes))};
+            amx_round_trip(k, w, w_stride, nr, prep, n, scratch_buf, out + static_cast<size_t>(t0) * out_stride,
+                           out_stride);
+        }
+    }
+
+    static void amx_round_trip(int64_t k, const uint8_t* w, size_t w_stride, int nr, const uint8_t* const (&prep)[2],
+                               const int (&n)[2], uint8_t* scratch_buf, float* out, size_t out_stride) {
         const float* h2f = half_table();
         const int64_t nb = k / kQK32;
-        const size_t row_bytes = amx_row_bytes(k);
+        const bool two = prep[1] != nullptr;
+        const int groups = two ? 2 : 1;
         uint8_t* decoded = scratch_buf;
-        float* dws = reinterpret_cast<float*>(decoded + kAmxRows * row_bytes);  // [block][row]
-        float* mins = dws + nb * kAmxRows;                                      // [block][row] (Q4_1 / Q5_1)
-        auto* sums = reinterpret_cast<int32_t*>(dws + nb * kAmxRows * (kMin ? 2 : 1));  // [2][16][16]
-        auto* even = reinterpret_cast<float*>(sums + 2 * 256);                          // [16][16]
-        for (int r = 0; r < kAmxRows; ++r) {
-            const uint8_t* x = w + (r < nr ? static_cast<size_t>(r) * w_stride : 0);
-            uint8_t* d = decoded + static_cast<size_t>(r) * row_bytes;
-            int64_t b = 0;
-            for (; b + 2 <= nb; b += 2, x += 2 * W::kBytes, d += 64) _mm512_store_si512(d, W::template weights<2>(x));
-            if (b < nb) _mm512_store_si512(d, W::template weights<1>(x));
-            x = w + (r < nr ? static_cast<size_t>(r) * w_stride : 0);
-            for (int64_t i = 0; i < nb; ++i, x += W::kBytes) {
-                dws[i * kAmxRows + r] = h2f[load_u16(x)];
-                if constexpr (kMin) mins[i * kAmxRows + r] = h2f[load_u16(x + 2)];
+        auto* sums = reinterpret_cast<int32_t*>(scratch_buf + kAmxDecoded);  // [block parity][C tile][row][token]
+        auto* acc = reinterpret_cast<float*>(scratch_buf + kAmxDecoded + kAmxSums);
+        auto acc_at = [acc](int parity, int half, int g, int m) {
+            return acc + (((parity * 2 + half) * 2 + g) * 16 + m) * 16;
+        };
+        std::memset(acc, 0, kAmxAcc);
+        const uint8_t* wr[kAmxRows];
+        for (int r = 0; r < kAmxRows; ++r) wr[r] = w + (r < nr ? static_cast<size_t>(r) * w_stride : 0);
+
+        // Tile products of block b into sums[b % 2] (the stores last: they wait for the products).
+        auto tiles = [&](int64_t b) {
+            const int h = static_cast<int>(b % 2);
+            int32_t* c = sums + h * 4 * 256;
+            const uint8_t* pb0 = prep[0] + b * kPrepBlock;
+            _tile_loadd(4, decoded + 32 * h, 64);
+            _tile_loadd(5, decoded + 16 * 64 + 32 * h, 64);
+            _tile_loadd(6, pb0, 64);
+            _tile_zero(0);
+            _tile_zero(2);
+            if constexpr (kMin) {
+                _tile_dpbusd(0, 4, 6);
+                _tile_dpbusd(2, 5, 6);
+            } else {
+                _tile_dpbssd(0, 4, 6);
+                _tile_dpbssd(2, 5, 6);
             }
+            if (two) {
+                _tile_loadd(7, prep[1] + b * kPrepBlock, 64);
+                _tile_zero(1);
+                _tile_zero(3);
+                if constexpr (kMin) {
+                    _tile_dpbusd(1, 4, 7);
+                    _tile_dpbusd(3, 5, 7);
+                } else {
+                    _tile_dpbssd(1, 4, 7);
+                    _tile_dpbssd(3, 5, 7);
+                }
+            }
+            _tile_stored(0, c + 0 * 256, 64);
+            _tile_stored(2, c + 2 * 256, 64);
+            if (two) {
+                _tile_stored(1, c + 1 * 256, 64);
+                _tile_stored(3, c + 3 * 256, 64);
+            }
+        };
+        // The fp32 steps of block b, from sums[b % 2].
+        auto steps = [&](int64_t b) {
+            const int h = static_cast<int>(b % 2);
+            const int32_t* c = sums + h * 4 * 256;
+            __m512 dy[2], sy[2];
+            for (int g = 0; g < groups; ++g) {
+                const uint8_t* pb = prep[g] + b * kPrepBlock;
+                dy[g] = _mm512_load_ps(pb + kPrepDy);
+                if constexpr (kMin) sy[g] = _mm512_load_ps(pb + kPrepS);
+            }
+            for (int half = 0; half < 2; ++half) {
+                for (int m = 0; m < 16; ++m) {
+                    const uint8_t* xb = wr[16 * half + m] + static_cast<size_t>(b) * W::kBytes;
+                    const __m512 dw = _mm512_set1_ps(h2f[load_u16(xb)]);
+                    for (int g = 0; g < groups; ++g) {
+                        float* a = acc_at(h, half, g, m);
+                        const __m512 p = _mm512_cvtepi32_ps(_mm512_load_si512(c + (2 * half + g) * 256 + 16 * m));
+                        __m512 v = _mm512_fmadd_ps(p, _mm512_mul_ps(dw, dy[g]), _mm512_load_ps(a));
+                        if constexpr (kMin) v = _mm512_fmadd_ps(_mm512_set1_ps(h2f[load_u16(xb + 2)]), sy[g], v);
+                        _mm512_store_ps(a, v);
+                    }
+                }
+            }
+        };
+        for (int64_t b = 0; b < nb; ++b) {
+            if (b % 2 == 0) {
+                const size_t off = static_cast<size_t>(b) * W::kBytes;
+                if (b + 1 < nb) {
+                    for (int r = 0; r < kAmxRows; ++r) _mm512_store_si512(decoded + 64 * r, amx_weights<2>(wr[r] + off));
+                } else {
+                    for (int r = 0; r < kAmxRows; ++r) _mm512_store_si512(decoded + 64 * r, amx_weights<1>(wr[r] + off));
+                }
+            }
+            tiles(b);
+            if (b > 0) steps(b - 1);
         }
-        for (int64_t t0 = 0; t0 < toks; t0 += kLanes) {
-            const uint8_t* prep = prepared + group_bytes * static_cast<size_t>(t0 / kLanes);
-            __m512 acc[kAmxRows];
-            // fp32 steps of block b (its sums in c) into acc.
-            auto steps = [&](int64_t b, const int32_t* c) {
-                const uint8_t* pb = prep + b * kPrepBlock;
-                const __m512 dy = _mm512_load_ps(pb + kPrepDy);
-                __m512 sy;
-                if constexpr (kMin) sy = _mm512_load_ps(pb + kPrepS);
-#pragma GCC unroll 16
-                for (int m = 0; m < kAmxRows; ++m) {
-                    const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(dws[b * kAmxRows + m]), dy);
-                    acc[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * m)), scale, acc[m]);
-                    if constexpr (kMin) acc[m] = _mm512_fmadd_ps(_mm512_set1_ps(mins[b * kAmxRows + m]), sy, acc[m]);
+        if (nb > 0) steps(nb - 1);
+        for (int half = 0; half < 2; ++half) {
+            for (int m = 0; m < 16 && 16 * half + m < nr; ++m) {
+                for (int g = 0; g < groups; ++g) {
+                    const __m512 v =
+                        _mm512_add_ps(_mm512_load_ps(acc_at(0, half, g, m)), _mm512_load_ps(acc_at(1, half, g, m)));
+                    store_token_lanes(v, out + static_cast<size_t>(g * kLanes) * out_stride + 16 * half + m,
+                                      out_stride, n[g]);
                 }
-            };
-            for (int parity = 0; parity < 2; ++parity) {
-                for (auto& a : acc) a = _mm512_setzero_ps();
-                // Blocks parity, parity + 2, ...: tile sets alternate, fp32 steps lag one block.
-                int64_t prev = -1;
-                for (int64_t b = parity; b < nb; b += 2) {
-                    const bool set1 = (b / 2) % 2;
-                    static const int mode = getenv("AMXMODE") ? atoi(getenv("AMXMODE")) : 0;
-                    if (mode == 1) { if (prev >= 0) steps(prev, sums + ((prev / 2) % 2) * 256); prev = b; continue; }
-                    if (mode == 2) { if (set1) { amx_product<1>(decoded + 32 * b, row_bytes, prep + b * kPrepBlock); amx_store<1>(sums + 256);} else { amx_product<0>(decoded + 32 * b, row_bytes, prep + b * kPrepBlock); amx_store<0>(sums);} prev = -1; continue; }
-                    if (set1) {
-                        amx_product<1>(decoded + 32 * b, row_bytes, prep + b * kPrepBlock);
-                    } else {
-                        amx_product<0>(decoded + 32 * b, row_bytes, prep + b * kPrepBlock);
-                    }
-                    if (prev >= 0) steps(prev, sums + ((prev / 2) % 2) * 256);
-                    if (set1) {
-                        amx_store<1>(sums + 256);
-                    } else {
-                        amx_store<0>(sums);
-                    }
-                    prev = b;
-                }
-                if (prev >= 0) steps(prev, sums + ((prev / 2) % 2) * 256);
-                if (parity == 0) {
-                    for (int m = 0; m < kAmxRows; ++m) _mm512_store_ps(even + 16 * m, acc[m]);
-                }
-            }
-            const int n = static_cast<int>(std::min<int64_t>(kLanes, toks - t0));
-            for (int m = 0; m < nr; ++m) {
-                store_token_lanes(_mm512_add_ps(_mm512_load_ps(even + 16 * m), acc[m]),
-                                  out + static_cast<size_t>(t0) * out_stride + m, out_stride, n);
             }
         }
     }

@@ -1,5 +1,6 @@
 // Chooses the dot-product and tile kernels the build has: AVX-512 VNNI, then AVX2, then
 // the scalar reference (through get_vec_dot's fallback).
+#include "model/quant/gemm_amx.h"
 #include "model/quant/gemm_avx512.h"
 #include "model/quant/gemm_kernels.h"
 #include "model/quant/quant_impl.h"

@@ -2,8 +2,9 @@
 // matmul kernels, the fast path behind CpuBackend::matmul.
 //
 // A GemmFn computes a whole tile of dots, out[t][r] = vec_dot(weight row r, act row t),
-// decoding each weight block once and reusing it for several tokens (prompt batches)
-// and streaming several weight rows at once (decode). Numerics contract:
+// decoding each weight block once and reusing it for 16 tokens (prompt batches; AMX
+// tiles where the CPU has them) and streaming 16 weight rows at once (decode).
+// Numerics contract:
 //   - every (row, token) result is computed by the same sequence of operations whatever
 //     the tile shape, the number of rows or tokens, or the row's position in the tile,
 //     so a token's output never depends on what else is in the batch (bit-identical);
