@@ -1,5 +1,7 @@
 #include "tokenizer/jinja/text.h"
 
+#include "tokenizer/utf8.h"
+
 namespace pagoda::jinja::text {
 
 char32_t decode(std::string_view s, size_t& i) {
@@ -47,21 +49,7 @@ char32_t decode(std::string_view s, size_t& i) {
 void append_utf8(std::string& out, char32_t cp) {
     if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;  // lone surrogates cannot be UTF-8
     if (cp > 0x10FFFF) cp = 0xFFFD;
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
+    utf8::append(out, static_cast<uint32_t>(cp));
 }
 
 bool is_valid_utf8(std::string_view s, size_t& bad_offset) {
