@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pagoda/status.h"
 
@@ -104,5 +105,18 @@ private:
     bool active_ = false;
     bool nested_ = false;
 };
+
+// Runs a prepared query and turns every row into a T with read(row).
+template <typename T, typename Reader>
+Result<std::vector<T>> collect_rows(Result<Statement> stmt, Reader read) {
+    if (!stmt) return stmt.status();
+    std::vector<T> out;
+    while (true) {
+        Result<bool> row = stmt->step();
+        if (!row) return row.status();
+        if (!*row) return out;
+        out.push_back(read(*stmt));
+    }
+}
 
 }  // namespace pagoda::store

@@ -32,16 +32,6 @@ Session read_session(const Statement& row) {
     return s;
 }
 
-Result<std::vector<Session>> collect_sessions(Statement stmt) {
-    std::vector<Session> out;
-    while (true) {
-        Result<bool> row = stmt.step();
-        if (!row) return row.status();
-        if (!*row) return out;
-        out.push_back(read_session(stmt));
-    }
-}
-
 constexpr const char* kMessageColumns =
     "SELECT m.id, m.session_id, m.parent_id, m.role, m.content, m.created_at, m.completed, m.prompt_tokens, "
     "m.completion_tokens, m.tokens_per_s FROM messages m ";
@@ -137,7 +127,7 @@ Result<Session> StoreOps::get_session(int64_t id) {
     Result<Statement> stmt = db_.prepare(std::string(kSessionColumns) + "WHERE s.id = ?1");
     if (!stmt) return stmt.status();
     stmt->bind(1, id);
-    Result<std::vector<Session>> found = collect_sessions(std::move(*stmt));
+    Result<std::vector<Session>> found = collect_rows<Session>(std::move(*stmt), read_session);
     if (!found) return found.status();
     if (found->empty()) return session_not_found(id);
     return std::move(found->front());
@@ -146,7 +136,7 @@ Result<Session> StoreOps::get_session(int64_t id) {
 Result<std::vector<Session>> StoreOps::list_sessions() {
     Result<Statement> stmt = db_.prepare(std::string(kSessionColumns) + kSessionOrder);
     if (!stmt) return stmt.status();
-    return collect_sessions(std::move(*stmt));
+    return collect_rows<Session>(std::move(*stmt), read_session);
 }
 
 Status StoreOps::update_session(const Session& session) {
@@ -202,7 +192,7 @@ Result<std::vector<Session>> StoreOps::search_sessions(std::string_view query) {
                     kSessionOrder);
     if (!stmt) return stmt.status();
     stmt->bind(1, pattern);
-    return collect_sessions(std::move(*stmt));
+    return collect_rows<Session>(std::move(*stmt), read_session);
 }
 
 Status StoreOps::touch_session(int64_t session_id, std::optional<int64_t> active_leaf) {
@@ -221,13 +211,7 @@ Result<std::vector<Message>> StoreOps::query_messages(std::string_view sql, int6
     Result<Statement> stmt = db_.prepare(sql);
     if (!stmt) return stmt.status();
     stmt->bind(1, param);
-    std::vector<Message> out;
-    while (true) {
-        Result<bool> row = stmt->step();
-        if (!row) return row.status();
-        if (!*row) return out;
-        out.push_back(read_message(*stmt));
-    }
+    return collect_rows<Message>(std::move(stmt), read_message);
 }
 
 Result<Message> StoreOps::get_message(int64_t id) {

@@ -43,19 +43,6 @@ Adapter read_adapter(const Statement& row) {
     return a;
 }
 
-// Runs a query returning rows of one record type.
-template <typename T, typename Reader>
-Result<std::vector<T>> collect(Result<Statement> stmt, Reader read) {
-    if (!stmt) return stmt.status();
-    std::vector<T> out;
-    while (true) {
-        Result<bool> row = stmt->step();
-        if (!row) return row.status();
-        if (!*row) return out;
-        out.push_back(read(*stmt));
-    }
-}
-
 std::string file_name_of(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
 Status check_model_exists(SqliteDb& db, std::optional<int64_t> id) {
@@ -118,7 +105,7 @@ Result<Model> StoreOps::get_model(int64_t id) {
 }
 
 Result<std::vector<Model>> StoreOps::list_models() {
-    return collect<Model>(db_.prepare(std::string(kModelColumns) + "ORDER BY display_name COLLATE NOCASE, id"),
+    return collect_rows<Model>(db_.prepare(std::string(kModelColumns) + "ORDER BY display_name COLLATE NOCASE, id"),
                           read_model);
 }
 
@@ -172,7 +159,7 @@ Result<Adapter> StoreOps::get_adapter(int64_t id) {
 }
 
 Result<std::vector<Adapter>> StoreOps::list_adapters() {
-    return collect<Adapter>(db_.prepare(std::string(kAdapterColumns) + "ORDER BY name COLLATE NOCASE, id"),
+    return collect_rows<Adapter>(db_.prepare(std::string(kAdapterColumns) + "ORDER BY name COLLATE NOCASE, id"),
                             read_adapter);
 }
 
