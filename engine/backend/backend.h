@@ -83,6 +83,17 @@ struct AttentionParams {
     float scale = 1.0f;      // usually 1 / sqrt(head_dim)
 };
 
+// One LoRA adapter over a run of consecutive rows (a segment, as in S-LoRA/Punica's
+// SGMV): rows [first_row, first_row + n_rows) of x and out. Both matrices are backend
+// tensors from load_weight (F32 or F16).
+struct LoraSegment {
+    int32_t first_row = 0;
+    int32_t n_rows = 0;
+    const Tensor* a = nullptr;  // [rank, in_features]
+    const Tensor* b = nullptr;  // [out_features, rank]
+    float scale = 1.0f;         // adapter scale (alpha / rank) x the request's scale
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -130,6 +141,13 @@ public:
     virtual void silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) = 0;
     // out[j] = x[logit_rows[j]].                                  out: [logit_rows, cols]
     virtual void gather_logit_rows(const Tensor& x, Tensor& out) = 0;
+
+    // ---- LoRA -----------------------------------------------------------------------
+    // Backends that can apply adapters say so; the engine refuses adapters elsewhere.
+    virtual bool supports_lora() const { return false; }
+    // out[r] += scale * (x[r] · Aᵀ) · Bᵀ for every segment holding row r; segments may
+    // overlap (a stack of adapters on one request).   x: [n, in]; out: [n, out]
+    virtual void lora_add(const Tensor& x, std::span<const LoraSegment> segments, Tensor& out) {}
 };
 
 }  // namespace pagoda
