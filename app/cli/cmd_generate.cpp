@@ -211,6 +211,8 @@ int run_generate(int argc, char** argv) {
     option("--seed", "S", "sampling seed (default: random, printed to stderr)");
     option("--parallel", "N", "run N copies of the prompt at once (copy i uses seed derived from S and i)", "1");
     option("--n-samples", "N", "N samples of each prompt sharing its KV blocks", "1");
+    option("--n-each", "N1,N2,...",
+           "tokens to generate for each request in order (after --parallel copies), instead of -n for all");
     option("--threads", "N", "CPU threads; 0 = number of physical cores", "0");
     option("--ctx-size", "N", "context per sequence in tokens (default: min(model context length, 4096))");
     option("--kv-memory", "SIZE", "KV cache budget (e.g. 512M, 2G); default: --ctx-size tokens per sequence");
@@ -322,6 +324,14 @@ int run_generate(int argc, char** argv) {
         for (size_t i = 0; i < n_prompts; ++i) prompts.push_back(prompts[i]);
     }
     const auto n_requests = static_cast<int32_t>(prompts.size());
+    std::vector<TokenId> n_each;  // per-request max_tokens (benchmarks with mixed output lengths)
+    if (args.has("--n-each")) {
+        std::string list = args.get("--n-each");
+        std::replace(list.begin(), list.end(), ',', ' ');
+        if (!parse_ids(list, n_each) || n_each.size() != prompts.size() ||
+            std::find(n_each.begin(), n_each.end(), 0) != n_each.end())
+            return usage("--n-each expects one positive count per request (" + std::to_string(prompts.size()) + ")");
+    }
     const int32_t n_sequences = n_requests * static_cast<int32_t>(n_samples);
     if (n_sequences > 4096) return usage("at most 4096 sequences at once");
 
@@ -358,7 +368,7 @@ int run_generate(int argc, char** argv) {
     sp.presence_penalty = static_cast<float>(presence);
     sp.frequency_penalty = static_cast<float>(frequency);
     sp.logit_bias = logit_bias;
-    sp.max_tokens = static_cast<int32_t>(n_predict);
+    sp.max_tokens = n_each.size() == 1 ? n_each[0] : static_cast<int32_t>(n_predict);
     sp.stop = stops;
     sp.stop_token_ids = stop_ids;
     sp.ignore_eos = args.has("--ignore-eos");
@@ -429,6 +439,7 @@ int run_generate(int argc, char** argv) {
         r.prompt = prompts[static_cast<size_t>(i)];
         r.sampling = sp;
         r.sampling.seed = derive_seed(seed, i);
+        if (!n_each.empty()) r.sampling.max_tokens = n_each[static_cast<size_t>(i)];
         r.return_prompt_logits = i == 0 && args.has("--logits-out");
         sinks.push_back(std::make_shared<CollectingSink>());
         auto id = engine.submit(r, sinks.back());

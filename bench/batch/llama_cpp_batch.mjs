@@ -10,7 +10,7 @@
 //
 // usage: node bench/batch/llama_cpp_batch.mjs --model PATH --concurrency N [--threads T]
 //        [--seed S] [--prompt-min W] [--prompt-max W] [--out-min N] [--out-max N]
-//        [--reps R] [--print-prompts]
+//        [--reps R] [--print-prompts] [--print-out-lens]
 // Prints one JSON line: generated tokens, wall seconds (first submit to last token,
 // prefill included) and aggregate generated tokens/s of the best of R runs (the
 // sequences are cleared between runs; one untimed warm-up run comes first).
@@ -23,7 +23,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 function parseArgs(argv) {
     const o = {threads: 0, concurrency: 1, seed: 1, promptMin: 16, promptMax: 128, outMin: 16, outMax: 64,
-               printPrompts: false, reps: 1};
+               printPrompts: false, printOutLens: false, reps: 1};
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const v = () => {
@@ -40,6 +40,7 @@ function parseArgs(argv) {
         else if (a === "--out-max") o.outMax = Number(v());
         else if (a === "--reps") o.reps = Number(v());
         else if (a === "--print-prompts") o.printPrompts = true;
+        else if (a === "--print-out-lens") o.printOutLens = true;
         else throw new Error(`unknown argument ${a}`);
     }
     const ints = ["concurrency", "promptMin", "promptMax", "outMin", "outMax", "seed", "threads", "reps"];
@@ -50,7 +51,7 @@ function parseArgs(argv) {
     if (o.promptMin < 1 || o.promptMax < o.promptMin) throw new Error("need 1 <= --prompt-min <= --prompt-max");
     if (o.outMin < 1 || o.outMax < o.outMin) throw new Error("need 1 <= --out-min <= --out-max");
     if (o.reps < 1) throw new Error("--reps must be 1 or more");
-    if (!o.printPrompts && !o.model) throw new Error("--model is required");
+    if (!o.printPrompts && !o.printOutLens && !o.model) throw new Error("--model is required");
     return o;
 }
 
@@ -87,6 +88,10 @@ export function makeRequests(o) {
 
 const o = parseArgs(process.argv.slice(2));
 const reqs = makeRequests(o);
+if (o.printOutLens) {  // one line, comma-separated: `pagoda generate --n-each`
+    process.stdout.write(reqs.map((q) => q.outLen).join(",") + "\n");
+    process.exit(0);
+}
 if (o.printPrompts) {
     for (const q of reqs) process.stdout.write(q.text + "\n");
     process.exit(0);
