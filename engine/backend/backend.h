@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -94,6 +95,12 @@ struct LoraSegment {
     float scale = 1.0f;         // adapter scale (alpha / rank) x the request's scale
 };
 
+// Memory of the device a backend computes on (bytes).
+struct MemoryInfo {
+    uint64_t free_bytes = 0;
+    uint64_t total_bytes = 0;
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -103,6 +110,11 @@ public:
     // A weight tensor [rows, cols] in `type`, copied from (or, on the CPU, aliasing)
     // host_data, which stays valid for the backend's lifetime.
     virtual Result<Tensor> load_weight(GgmlType type, int64_t rows, int64_t cols, const void* host_data) = 0;
+    // Gives back a tensor from load_weight before the backend goes (LoRA adapters are
+    // loaded and evicted while the engine runs); the caller may then release host_data.
+    // The default keeps the memory until the backend is destroyed (right for the CPU,
+    // whose weights alias host_data).
+    virtual void free_weight(const Tensor& weight) { (void)weight; }
     // An fp32 scratch tensor, owned by the backend until reset_scratch().
     virtual Result<Tensor> alloc_activations(int64_t rows, int64_t cols) = 0;
     virtual void reset_scratch() = 0;
@@ -111,6 +123,18 @@ public:
     virtual Status read(const Tensor& src, float* dst) = 0;
     // Copy host fp32 values into a tensor.
     virtual Status write(Tensor& dst, const float* src) = 0;
+
+    // ---- device memory ---------------------------------------------------------------
+    // Free and total memory of the backend's device now (so after the weights and KV
+    // cache it holds); nullopt for backends without device memory of their own (the CPU).
+    // The engine sizes the KV pool from it: free x a user fraction, less room for activations.
+    virtual std::optional<MemoryInfo> device_memory() const { return std::nullopt; }
+    // Whether `bytes` more of weights fit, asked before uploading a model, so a model too
+    // large fails at once saying what it needs and what is free. Default: always ok.
+    virtual Status check_weights_fit(uint64_t bytes) const {
+        (void)bytes;
+        return Status::ok();
+    }
 
     // ---- step ---------------------------------------------------------------------
     virtual Status begin_step(const StepInputs& inputs) = 0;

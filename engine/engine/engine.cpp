@@ -12,6 +12,8 @@
 
 #include "backend/backend.h"
 #include "engine/engine_core.h"
+#include "lora/adapter_set.h"
+#include "lora/load_lora_adapter.h"
 #include "model/model.h"
 
 namespace pagoda {
@@ -22,11 +24,14 @@ struct Engine::Impl {
         Request request;
         std::shared_ptr<Sink> sink;
         EngineCore::Clock::time_point submitted;
+        bool adapters_held = false;  // submit() took the request's adapter references
     };
     struct Cancel {
         RequestId id;
     };
-    using Command = std::variant<Submit, Cancel>;
+    // An adapter was unloaded: free what no request holds (backend calls stay on this thread).
+    struct CollectAdapters {};
+    using Command = std::variant<Submit, Cancel, CollectAdapters>;
 
     std::unique_ptr<Backend> backend;  // declared first: destroyed after the model
     std::unique_ptr<Model> model;
@@ -43,7 +48,17 @@ struct Engine::Impl {
     std::thread thread;
 
     void run();
+    void post(Command command);
 };
+
+void Engine::Impl::post(Command command) {
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        inbox.push_back(std::move(command));
+        busy = true;
+    }
+    wake.notify_one();
+}
 
 void Engine::Impl::run() {
     std::vector<Command> commands;
@@ -63,9 +78,11 @@ void Engine::Impl::run() {
         }
         for (Command& c : commands) {
             if (auto* s = std::get_if<Submit>(&c)) {
-                core->add_request(s->id, std::move(s->request), std::move(s->sink), s->submitted);
+                core->add_request(s->id, std::move(s->request), std::move(s->sink), s->submitted, s->adapters_held);
+            } else if (auto* x = std::get_if<Cancel>(&c)) {
+                core->cancel(x->id);
             } else {
-                core->cancel(std::get<Cancel>(c).id);
+                core->collect_adapter_garbage();
             }
         }
         commands.clear();
@@ -84,7 +101,7 @@ void Engine::Impl::run() {
     }
     for (Command& c : rest) {
         if (auto* s = std::get_if<Submit>(&c))
-            core->add_request(s->id, std::move(s->request), std::move(s->sink), s->submitted);
+            core->add_request(s->id, std::move(s->request), std::move(s->sink), s->submitted, s->adapters_held);
     }
     core->cancel_all();
     std::lock_guard<std::mutex> lock(mutex);
@@ -138,11 +155,19 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& gguf_path, std::
 Result<RequestId> Engine::submit(Request request, std::shared_ptr<Sink> sink) {
     // The checks read only what never changes after create(), so they run on the caller's thread.
     PAGODA_RETURN_IF_ERROR(impl_->core->check_request(request));
+    // The adapters are held from here, so an unload racing with this submit cannot take
+    // them away from an accepted request.
+    const std::vector<AdapterRef> adapters = request_adapter_set(request);
+    if (!adapters.empty()) PAGODA_RETURN_IF_ERROR(impl_->core->adapters().acquire(adapters));
     const RequestId id = impl_->next_id.fetch_add(1);
     {
         std::lock_guard<std::mutex> lock(impl_->mutex);
-        if (impl_->shutdown) return internal_error("the engine is shutting down");
-        impl_->inbox.push_back(Impl::Submit{id, std::move(request), std::move(sink), EngineCore::Clock::now()});
+        if (impl_->shutdown) {
+            if (!adapters.empty()) impl_->core->adapters().release(adapters);
+            return internal_error("the engine is shutting down");
+        }
+        impl_->inbox.push_back(
+            Impl::Submit{id, std::move(request), std::move(sink), EngineCore::Clock::now(), !adapters.empty()});
         impl_->busy = true;
     }
     impl_->wake.notify_one();
@@ -164,8 +189,49 @@ EngineStats Engine::stats() const {
         s = impl_->snapshot;
     }
     impl_->core->rates(s.prompt_tokens_per_s, s.generated_tokens_per_s);
+    const AdapterRegistryStats a = impl_->core->adapters().stats();
+    s.adapters_loaded = a.adapters;
+    s.adapter_host_bytes = static_cast<int64_t>(a.host_bytes);
+    s.adapter_backend_bytes = static_cast<int64_t>(a.backend_bytes);
+    s.adapter_uploads = a.uploads;
+    s.adapter_evictions = a.evictions;
     return s;
 }
+
+Result<int32_t> Engine::load_adapter(const LoraAdapter& adapter, const std::string& name) {
+    return load_adapter(LoraAdapter(adapter), name);
+}
+
+Result<int32_t> Engine::load_adapter(LoraAdapter&& adapter, const std::string& name) {
+    if (!impl_->backend->supports_lora())
+        return unsupported("LoRA adapters are not supported on the " + impl_->backend->name() + " backend");
+    if (!name.empty()) adapter.name = name;
+    return impl_->core->adapters().add(std::move(adapter));
+}
+
+Result<int32_t> Engine::load_adapter(const std::string& path, const std::string& name) {
+    if (!impl_->backend->supports_lora())
+        return unsupported("LoRA adapters are not supported on the " + impl_->backend->name() + " backend");
+    auto adapter = load_lora_adapter(path, impl_->model->config(), name);
+    if (!adapter) return adapter.status();
+    return impl_->core->adapters().add(std::move(adapter.value()));
+}
+
+Status Engine::unload_adapter(int32_t id) {
+    PAGODA_RETURN_IF_ERROR(impl_->core->adapters().remove(id));
+    impl_->post(Impl::CollectAdapters{});
+    return Status::ok();
+}
+
+Status Engine::unload_adapter(const std::string& name) {
+    auto id = impl_->core->adapters().find(name);
+    if (!id) return id.status();
+    return unload_adapter(id.value());
+}
+
+std::vector<AdapterInfo> Engine::list_adapters() const { return impl_->core->adapters().list(); }
+
+Result<int32_t> Engine::adapter_id(const std::string& name) const { return impl_->core->adapters().find(name); }
 
 bool Engine::wait_idle(double timeout_s) const {
     std::unique_lock<std::mutex> lock(impl_->mutex);

@@ -6,6 +6,7 @@
 #include <limits>
 #include <unordered_map>
 
+#include "lora/adapter_set.h"
 #include "model/ggml_type.h"
 #include "tokenizer/tokenizer.h"
 
@@ -41,6 +42,8 @@ Result<std::unique_ptr<EngineCore>> EngineCore::create(Model& model, const Engin
         return invalid_argument("the KV cache type must be F16, F32 or Q8_0");
     if (config.max_model_len < 0 || config.kv_blocks < 0 || config.kv_memory_bytes < 0)
         return invalid_argument("max_model_len, kv_blocks and kv_memory_bytes must not be negative");
+    if (config.lora_memory_bytes < 0) return invalid_argument("lora_memory_bytes must not be negative");
+    PAGODA_RETURN_IF_ERROR(AdapterRegistry::check_config({0, config.lora_type}));
     const int32_t max_model_len = config.max_model_len > 0 ? config.max_model_len : std::max(mc.n_ctx_train, 1);
 
     Transformer& t = model.transformer();
@@ -74,6 +77,10 @@ EngineCore::EngineCore(Model& model, const EngineConfig& config, int32_t max_mod
     sc.max_num_batched_tokens = config.max_num_batched_tokens;
     sc.max_model_len = max_model_len;
     scheduler_ = std::make_unique<Scheduler>(sc, *kv_);
+    AdapterRegistryConfig ac;
+    ac.backend_budget_bytes = static_cast<uint64_t>(config.lora_memory_bytes);
+    ac.type = config.lora_type;
+    adapters_ = std::make_unique<AdapterRegistry>(model.transformer().backend(), model.config(), ac);
     seed_rng_.seed(config.seed != 0 ? config.seed : (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
     if (const Tokenizer* tok = model.tokenizer()) {
         eos_ = tok->special().eos;
@@ -120,15 +127,47 @@ Status EngineCore::check_request(const Request& r) const {
         return invalid_argument("stop strings need the model's tokenizer, which did not load");
     const std::string impossible = scheduler_->why_impossible(static_cast<int32_t>(r.prompt.size()), p.n);
     if (!impossible.empty()) return invalid_argument(impossible);
+    const std::vector<AdapterRef> set = request_adapter_set(r);
+    if (!set.empty()) {
+        Backend& backend = model_.transformer().backend();
+        if (!backend.supports_lora())
+            return unsupported("LoRA adapters are not supported on the " + backend.name() + " backend");
+        PAGODA_RETURN_IF_ERROR(check_adapter_set(set));
+        PAGODA_RETURN_IF_ERROR(adapters_->check(set));
+    }
     return Status::ok();
 }
 
-void EngineCore::add_request(RequestId id, Request request, std::shared_ptr<Sink> sink, Clock::time_point submitted) {
+void EngineCore::add_request(RequestId id, Request request, std::shared_ptr<Sink> sink, Clock::time_point submitted,
+                             bool adapters_held) {
     auto req = std::make_unique<RequestState>();
     RequestState& r = *req;
     r.id = id;
     r.sink = std::move(sink);
     r.submitted = submitted;
+    r.adapters = request_adapter_set(request);
+    if (!r.adapters.empty()) {
+        const Status held = adapters_held ? Status::ok() : adapters_->acquire(r.adapters);
+        if (!held) {
+            // Unloaded between check_request and now: the request ends before it starts.
+            RequestFinish f;
+            f.id = id;
+            f.reason = FinishReason::error;
+            f.sample_reasons.assign(static_cast<size_t>(std::max(request.sampling.n, 1)), FinishReason::error);
+            f.message = held.to_string();
+            f.usage.prompt_tokens = static_cast<int32_t>(request.prompt.size());
+            f.total_time_s = std::chrono::duration<double>(Clock::now() - submitted).count();
+            ++requests_finished_;
+            if (r.sink) {
+                try {
+                    r.sink->on_finish(f);
+                } catch (...) {
+                }
+            }
+            return;
+        }
+        r.holds_adapters = true;
+    }
     r.base_seed = request.sampling.seed ? *request.sampling.seed : seed_rng_();
     const int32_t n = std::max(request.sampling.n, 1);
     r.reasons.resize(static_cast<size_t>(n));
@@ -142,7 +181,8 @@ void EngineCore::add_request(RequestId id, Request request, std::shared_ptr<Sink
     seq->sample_index = 0;
     seq->priority = r.request.priority;
     seq->arrival = next_arrival_++;
-    seq->adapter_id = r.request.adapter_id;
+    seq->adapters = r.adapters;
+    seq->adapter_id = adapter_set_key(r.adapters);
     seq->tokens = r.request.prompt;
     seq->n_prompt = static_cast<int32_t>(seq->tokens.size());
     seq->fork_count = n;
@@ -260,8 +300,35 @@ void EngineCore::sample_row(SeqState& st, const float* row) {
     if (st.n_generated >= limit || seq.n_tokens() >= max_model_len_) finish_seq(st, FinishReason::length);
 }
 
+void EngineCore::release_adapters(RequestState& req) {
+    if (!req.holds_adapters) return;
+    req.holds_adapters = false;
+    adapters_->release(req.adapters);
+}
+
+void EngineCore::collect_adapter_garbage() {
+    if (adapters_->has_garbage()) adapters_->collect_garbage();
+}
+
+Result<const LoraStepPlan*> EngineCore::plan_lora(const SchedulerOutput& out) {
+    lora_ids_.clear();
+    for (const ScheduledSeq& s : out.scheduled) {
+        for (const AdapterRef& a : s.seq->adapters) lora_ids_.push_back(a.id);
+    }
+    if (lora_ids_.empty()) return static_cast<const LoraStepPlan*>(nullptr);
+    std::sort(lora_ids_.begin(), lora_ids_.end());
+    lora_ids_.erase(std::unique(lora_ids_.begin(), lora_ids_.end()), lora_ids_.end());
+    PAGODA_RETURN_IF_ERROR(adapters_->make_resident(lora_ids_));
+    lora_sets_.clear();
+    for (const ScheduledSeq& s : out.scheduled) lora_sets_.emplace_back(s.seq->adapters);
+    PAGODA_RETURN_IF_ERROR(lora_plan_.build(batch_.inputs(), lora_sets_, model_.config().n_layers,
+                                            [this](int32_t id) { return adapters_->resident(id); }));
+    return static_cast<const LoraStepPlan*>(&lora_plan_);
+}
+
 Status EngineCore::step() {
     Status result;
+    collect_adapter_garbage();
     if (scheduler_->has_work()) {
         const auto start = Clock::now();
         SchedulerOutput out = scheduler_->schedule();
@@ -272,7 +339,9 @@ Status EngineCore::step() {
         }
         if (!out.empty()) {
             batch_.build(out, *kv_);
-            const Status forward = model_.transformer().forward(batch_.inputs(), logits_);
+            const Result<const LoraStepPlan*> lora = plan_lora(out);
+            const Status forward = lora ? model_.transformer().forward(batch_.inputs(), logits_, lora.value())
+                                        : lora.status();
             if (!forward) {
                 result = forward;
                 for (const ScheduledSeq& s : out.scheduled) {
@@ -383,7 +452,15 @@ void EngineCore::deliver() {
     }
     for (SeqId id : dead_seqs_) seqs_.erase(id);
     dead_seqs_.clear();
-    for (RequestId id : finished) requests_.erase(id);
+    bool released = false;
+    for (RequestId id : finished) {
+        auto it = requests_.find(id);
+        if (it == requests_.end()) continue;
+        released |= it->second->holds_adapters;
+        release_adapters(*it->second);
+        requests_.erase(it);
+    }
+    if (released) collect_adapter_garbage();
 }
 
 void EngineCore::rates(double& prompt_tps, double& generated_tps) const {

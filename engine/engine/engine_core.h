@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "kv/kv_cache_manager.h"
+#include "lora/adapter_registry.h"
+#include "lora/lora_step_plan.h"
 #include "model/model.h"
 #include "pagoda/engine.h"
 #include "pagoda/request.h"
@@ -37,11 +39,15 @@ public:
     static Result<std::unique_ptr<EngineCore>> create(Model& model, const EngineConfig& config);
     ~EngineCore();
 
-    // Whether the request can run (see Engine::submit). Reads only immutable state.
+    // Whether the request can run (see Engine::submit). Reads only immutable state and
+    // the (thread-safe) adapter registry.
     Status check_request(const Request& request) const;
-    // Queues a checked request (ids must be unique).
+    // Queues a checked request (ids must be unique). It takes a reference on each of its
+    // LoRA adapters unless the caller already did (adapters_held: acquired with
+    // adapters().acquire(request_adapter_set(request))); the request gives them back when
+    // it finishes. An adapter unloaded since check_request fails the request (on_finish).
     void add_request(RequestId id, Request request, std::shared_ptr<Sink> sink,
-                     Clock::time_point submitted = Clock::now());
+                     Clock::time_point submitted = Clock::now(), bool adapters_held = false);
     // Ends the request now as cancelled (its blocks are free when this returns).
     void cancel(RequestId id);
     void cancel_all();
@@ -54,6 +60,12 @@ public:
     EngineStats stats() const;
     // Tokens/s over the last few seconds, at `now` (thread-safe).
     void rates(double& prompt_tps, double& generated_tps) const;
+
+    // LoRA adapters (the registry is thread-safe for loading, unloading and listing).
+    AdapterRegistry& adapters() { return *adapters_; }
+    const AdapterRegistry& adapters() const { return *adapters_; }
+    // Frees unloaded adapters no request holds (the engine thread calls it when idle).
+    void collect_adapter_garbage();
 
     const KvCacheManager& kv() const { return *kv_; }
     const Scheduler& scheduler() const { return *scheduler_; }
@@ -78,6 +90,8 @@ private:
         RequestId id = 0;
         Request request;
         std::shared_ptr<Sink> sink;
+        std::vector<AdapterRef> adapters;  // sorted by id; held (registry refs) while unfinished
+        bool holds_adapters = false;
         uint64_t base_seed = 0;
         std::vector<std::optional<FinishReason>> reasons;  // per sample
         std::vector<SeqState*> live;                       // unfinished sequences
@@ -103,6 +117,9 @@ private:
     void fail_request(RequestState& req, FinishReason reason, const std::string& message);
     void deliver();  // pending deltas and finishes of this step
     void compute_kv_fill(int64_t& allocated, int64_t& filled) const;
+    // The step's LoRA plan (adapters made resident first); null when no sequence uses one.
+    Result<const LoraStepPlan*> plan_lora(const SchedulerOutput& out);
+    void release_adapters(RequestState& req);
 
     Model& model_;
     EngineConfig config_;
@@ -111,6 +128,10 @@ private:
     TokenId eos_ = -1;
     std::unique_ptr<KvCacheManager> kv_;
     std::unique_ptr<Scheduler> scheduler_;
+    std::unique_ptr<AdapterRegistry> adapters_;
+    LoraStepPlan lora_plan_;
+    std::vector<std::span<const AdapterRef>> lora_sets_;  // per scheduled sequence
+    std::vector<int32_t> lora_ids_;
     StepBatch batch_;
     std::vector<float> logits_;
     std::vector<float> scratch_;

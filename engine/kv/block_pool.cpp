@@ -108,19 +108,19 @@ void BlockPool::free(std::span<const int32_t> ordered_blocks) {
 }
 
 std::optional<int32_t> BlockPool::lookup(BlockHash hash, BlockHash parent, std::span<const TokenId> tokens,
-                                         int32_t adapter_id) const {
+                                         uint64_t adapter_key) const {
     if (!caching_ || static_cast<int32_t>(tokens.size()) != block_size_) return std::nullopt;
     auto it = cached_.find(hash);
     if (it == cached_.end()) return std::nullopt;
     const Block& blk = blocks_[static_cast<size_t>(it->second)];
-    if (blk.parent != parent || blk.adapter_id != adapter_id) return std::nullopt;
+    if (blk.parent != parent || blk.adapter_key != adapter_key) return std::nullopt;
     const TokenId* stored = cached_tokens_.data() + static_cast<size_t>(it->second) * static_cast<size_t>(block_size_);
     if (!std::equal(tokens.begin(), tokens.end(), stored)) return std::nullopt;
     return it->second;
 }
 
 bool BlockPool::cache(int32_t b, BlockHash hash, BlockHash parent, std::span<const TokenId> tokens,
-                      int32_t adapter_id) {
+                      uint64_t adapter_key) {
     check_id(b, "caching a bad block id");
     Block& blk = blocks_[static_cast<size_t>(b)];
     if (blk.ref_count <= 0) die("caching a block that is not in use", b);
@@ -130,7 +130,7 @@ bool BlockPool::cache(int32_t b, BlockHash hash, BlockHash parent, std::span<con
     blk.cached = true;
     blk.hash = hash;
     blk.parent = parent;
-    blk.adapter_id = adapter_id;
+    blk.adapter_key = adapter_key;
     std::copy(tokens.begin(), tokens.end(),
               cached_tokens_.begin() + static_cast<ptrdiff_t>(b) * static_cast<ptrdiff_t>(block_size_));
     cached_.emplace(hash, b);

@@ -53,12 +53,12 @@ public:
 
     // The cached block holding `tokens` after the prefix `parent`, if any.
     std::optional<int32_t> lookup(BlockHash hash, BlockHash parent, std::span<const TokenId> tokens,
-                                  int32_t adapter_id) const;
+                                  uint64_t adapter_key) const;
     // Records that in-use `block` holds the full block `tokens` after `parent`. A block
     // already cached, or a hash another block already holds, is left as it is (block
     // tables are append-only, so the duplicate keeps its id and simply is not shared).
     // Returns whether the block is now the cached one for `hash`.
-    bool cache(int32_t block, BlockHash hash, BlockHash parent, std::span<const TokenId> tokens, int32_t adapter_id);
+    bool cache(int32_t block, BlockHash hash, BlockHash parent, std::span<const TokenId> tokens, uint64_t adapter_key);
     // Forgets every cached block that is not in use.
     void reset_prefix_cache();
 
@@ -76,7 +76,7 @@ private:
         bool cached = false;
         BlockHash hash = 0;
         BlockHash parent = 0;
-        int32_t adapter_id = 0;
+        uint64_t adapter_key = 0;  // LoRA adapter set (0 = base model)
     };
 
     void check_id(int32_t block, const char* what) const;

@@ -14,7 +14,7 @@ int32_t blocks_for(int32_t n_tokens, int32_t block_size) { return (n_tokens + bl
 KvCacheManager::KvCacheManager(int32_t n_blocks, int32_t block_size, bool enable_caching)
     : pool_(n_blocks, block_size, enable_caching) {}
 
-PrefixHit KvCacheManager::find_cached_prefix(std::span<const TokenId> tokens, int32_t adapter_id) const {
+PrefixHit KvCacheManager::find_cached_prefix(std::span<const TokenId> tokens, uint64_t adapter_key) const {
     PrefixHit hit;
     if (!pool_.caching_enabled() || tokens.empty()) return hit;
     const size_t bs = static_cast<size_t>(block_size());
@@ -22,8 +22,8 @@ PrefixHit KvCacheManager::find_cached_prefix(std::span<const TokenId> tokens, in
     BlockHash parent = kRootBlockHash;
     for (size_t i = 0; i < max_blocks; ++i) {
         auto block_tokens = tokens.subspan(i * bs, bs);
-        const BlockHash h = hash_block(parent, block_tokens, adapter_id);
-        const auto b = pool_.lookup(h, parent, block_tokens, adapter_id);
+        const BlockHash h = hash_block(parent, block_tokens, adapter_key);
+        const auto b = pool_.lookup(h, parent, block_tokens, adapter_key);
         if (!b) break;
         hit.blocks.push_back(*b);
         parent = h;
@@ -68,7 +68,7 @@ bool KvCacheManager::allocate(SeqId seq, int32_t n_tokens, const PrefixHit* hit)
 }
 
 void KvCacheManager::cache_full_blocks(SeqId seq, std::span<const TokenId> tokens, int32_t n_computed,
-                                       int32_t adapter_id) {
+                                       uint64_t adapter_key) {
     auto it = seqs_.find(seq);
     if (it == seqs_.end() || !pool_.caching_enabled()) return;
     SeqKv& s = it->second;
@@ -77,8 +77,8 @@ void KvCacheManager::cache_full_blocks(SeqId seq, std::span<const TokenId> token
     const int32_t n_full = std::min<int32_t>(n_known / bs, static_cast<int32_t>(s.blocks.size()));
     for (int32_t i = s.n_hashed_blocks; i < n_full; ++i) {
         auto block_tokens = tokens.subspan(static_cast<size_t>(i) * bs, static_cast<size_t>(bs));
-        const BlockHash h = hash_block(s.last_hash, block_tokens, adapter_id);
-        (void)pool_.cache(s.blocks[static_cast<size_t>(i)], h, s.last_hash, block_tokens, adapter_id);
+        const BlockHash h = hash_block(s.last_hash, block_tokens, adapter_key);
+        (void)pool_.cache(s.blocks[static_cast<size_t>(i)], h, s.last_hash, block_tokens, adapter_key);
         s.last_hash = h;
         s.n_hashed_blocks = i + 1;
     }

@@ -47,7 +47,7 @@ public:
     const BlockPool& pool() const { return pool_; }
     int32_t block_size() const { return pool_.block_size(); }
 
-    PrefixHit find_cached_prefix(std::span<const TokenId> tokens, int32_t adapter_id) const;
+    PrefixHit find_cached_prefix(std::span<const TokenId> tokens, uint64_t adapter_key) const;
 
     // Blocks the sequence still needs so positions < n_tokens have slots (hit: the
     // cached blocks it would start from, for a sequence that has none yet).
@@ -61,7 +61,7 @@ public:
 
     // Puts the sequence's full blocks of computed tokens into the prefix cache.
     // tokens: the sequence's tokens; n_computed: how many have KV.
-    void cache_full_blocks(SeqId seq, std::span<const TokenId> tokens, int32_t n_computed, int32_t adapter_id);
+    void cache_full_blocks(SeqId seq, std::span<const TokenId> tokens, int32_t n_computed, uint64_t adapter_key);
 
     // The child gets the parent's table; every block gains a reference.
     void fork(SeqId parent, SeqId child);

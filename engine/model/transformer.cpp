@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "lora/lora_step_plan.h"
+
 namespace pagoda {
 
 Transformer::Transformer(const ModelConfig& config, const ModelWeights& weights, Backend& backend)
@@ -79,27 +81,33 @@ Status Transformer::check_inputs(const StepInputs& in) const {
     return Status::ok();
 }
 
-Status Transformer::forward(const StepInputs& inputs, std::vector<float>& logits) {
-    Result<Tensor> out = forward_device(inputs);
+Status Transformer::forward(const StepInputs& inputs, std::vector<float>& logits, const LoraStepPlan* lora) {
+    Result<Tensor> out = forward_device(inputs, lora);
     if (!out) return out.status();
     logits.resize(static_cast<size_t>(out->n_elements()));
     if (out->rows == 0) return Status::ok();
     return backend_.read(*out, logits.data());
 }
 
-Result<Tensor> Transformer::forward_device(const StepInputs& inputs) {
+Result<Tensor> Transformer::forward_device(const StepInputs& inputs, const LoraStepPlan* lora) {
     PAGODA_RETURN_IF_ERROR(check_inputs(inputs));
+    if (lora && lora->empty()) lora = nullptr;
+    if (lora && !backend_.supports_lora())
+        return unsupported("the " + backend_.name() + " backend cannot apply LoRA adapters");
+    if (lora && lora->n_layers() != config_.n_layers)
+        return invalid_argument("the LoRA plan is for " + std::to_string(lora->n_layers()) + " layers, the model has " +
+                                std::to_string(config_.n_layers));
     backend_.reset_scratch();
     PAGODA_RETURN_IF_ERROR(backend_.begin_step(inputs));
     Tensor logits;
-    const Status run = run_layers(inputs, logits);
+    const Status run = run_layers(inputs, lora, logits);
     const Status ended = backend_.end_step();  // always close the step, even after a failed allocation
     PAGODA_RETURN_IF_ERROR(run);
     PAGODA_RETURN_IF_ERROR(ended);
     return logits;
 }
 
-Status Transformer::run_layers(const StepInputs& inputs, Tensor& logits) {
+Status Transformer::run_layers(const StepInputs& inputs, const LoraStepPlan* lora, Tensor& logits) {
     const ModelConfig& c = config_;
     const int64_t n_tokens = inputs.n_tokens();
     const int64_t n_out = static_cast<int64_t>(inputs.logit_rows.size());
@@ -155,6 +163,12 @@ Status Transformer::run_layers(const StepInputs& inputs, Tensor& logits) {
     ap.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
 
     Backend& b = backend_;
+    // out += the step's adapters for (layer, target); `gathered`: the rows are the logit rows.
+    auto lora_add = [&](int32_t layer, LoraTarget target, bool gathered, const Tensor& in, Tensor& out) {
+        if (!lora) return;
+        const auto segments = gathered ? lora->gathered_segments(target) : lora->segments(layer, target);
+        if (!segments.empty()) b.lora_add(in, segments, out);
+    };
     b.embed(weights_.token_embd, x);
 
     for (int32_t il = 0; il < c.n_layers; ++il) {
@@ -165,6 +179,9 @@ Status Transformer::run_layers(const StepInputs& inputs, Tensor& logits) {
         b.matmul(L.wq, h, q);
         b.matmul(L.wk, h, k);
         b.matmul(L.wv, h, v);
+        lora_add(il, LoraTarget::q, false, h, q);
+        lora_add(il, LoraTarget::k, false, h, k);
+        lora_add(il, LoraTarget::v, false, h, v);
         if (L.bq) b.add_bias(q, *L.bq);
         if (L.bk) b.add_bias(k, *L.bk);
         if (L.bv) b.add_bias(v, *L.bv);
@@ -190,7 +207,8 @@ Status Transformer::run_layers(const StepInputs& inputs, Tensor& logits) {
         Tensor* xs = &x;
         Tensor* as = &attn;
         int64_t rows = n_tokens;
-        if (last && !all_rows) {
+        const bool gathered = last && !all_rows;
+        if (gathered) {
             b.gather_logit_rows(x, x_out);
             b.gather_logit_rows(attn, attn_out);
             xs = &x_out;
@@ -204,14 +222,18 @@ Status Transformer::run_layers(const StepInputs& inputs, Tensor& logits) {
         Tensor act_r = act.row_slice(0, rows);
 
         b.matmul(L.wo, *as, proj_r);
+        lora_add(il, LoraTarget::o, gathered, *as, proj_r);
         if (L.bo) b.add_bias(proj_r, *L.bo);
         b.add(*xs, proj_r);
 
         b.rms_norm(*xs, L.ffn_norm, c.rms_eps, h_r);
         b.matmul(L.ffn_gate, h_r, gate_r);
         b.matmul(L.ffn_up, h_r, up_r);
+        lora_add(il, LoraTarget::gate, gathered, h_r, gate_r);
+        lora_add(il, LoraTarget::up, gathered, h_r, up_r);
         b.silu_mul(gate_r, up_r, act_r);
         b.matmul(L.ffn_down, act_r, proj_r);
+        lora_add(il, LoraTarget::down, gathered, act_r, proj_r);
         b.add(*xs, proj_r);
 
         if (last) {

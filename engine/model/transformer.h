@@ -13,6 +13,10 @@
 //
 // A step may hold several sequences (StepInputs); only the requested logit rows go
 // through the last layer's projections, the FFN and the output matmul.
+//
+// LoRA: with a LoraStepPlan, each of q, k, v (before bias and rope), o, gate, up and down
+// gets Backend::lora_add of its (layer, target) segments right after its matmul. Without
+// one (or with an empty one) nothing else runs.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +28,8 @@
 #include "pagoda/status.h"
 
 namespace pagoda {
+
+class LoraStepPlan;
 
 class Transformer {
 public:
@@ -45,14 +51,14 @@ public:
 
     // Runs one step. logits receives [inputs.logit_rows.size(), n_vocab] fp32 values,
     // row j for token inputs.logit_rows[j] (empty when no rows are requested).
-    Status forward(const StepInputs& inputs, std::vector<float>& logits);
+    Status forward(const StepInputs& inputs, std::vector<float>& logits, const LoraStepPlan* lora = nullptr);
 
     // Same, leaving the logits in backend memory: a [logit_rows, n_vocab] scratch tensor
     // valid until the next step (rows == 0 when none are requested).
-    Result<Tensor> forward_device(const StepInputs& inputs);
+    Result<Tensor> forward_device(const StepInputs& inputs, const LoraStepPlan* lora = nullptr);
 
 private:
-    Status run_layers(const StepInputs& inputs, Tensor& logits);
+    Status run_layers(const StepInputs& inputs, const LoraStepPlan* lora, Tensor& logits);
 
     const ModelConfig& config_;
     const ModelWeights& weights_;

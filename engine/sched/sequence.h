@@ -20,7 +20,9 @@ struct Sequence {
     int32_t sample_index = 0;  // which of the request's samples
     Priority priority = Priority::bulk;
     uint64_t arrival = 0;  // submission order of the request (children share their parent's)
-    int32_t adapter_id = 0;
+    // Prefix-cache key of the request's LoRA adapter set (lora/adapter_set.h; 0: base model).
+    uint64_t adapter_id = 0;
+    std::vector<AdapterRef> adapters;  // the set, sorted by id (children share their parent's)
 
     std::vector<TokenId> tokens;  // prompt, then sampled tokens
     int32_t n_prompt = 0;

@@ -3,7 +3,8 @@
 // a bump arena; the KV cache uses the same paged layout as the CUDA backend.
 //
 // The op bodies are split by family: cpu_elementwise.cpp (embed, rms_norm, add,
-// add_bias, silu_mul, gather_logit_rows), cpu_matmul.cpp, cpu_rope.cpp, cpu_attention.cpp.
+// add_bias, silu_mul, gather_logit_rows), cpu_matmul.cpp, cpu_rope.cpp, cpu_attention.cpp,
+// cpu_lora.cpp.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +44,10 @@ public:
     void attention(int32_t layer, const Tensor& q, Tensor& out, const AttentionParams& params) override;
     void silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) override;
     void gather_logit_rows(const Tensor& x, Tensor& out) override;
+
+    // LoRA (cpu_lora.cpp): F32 and F16 A/B, segments of consecutive rows.
+    bool supports_lora() const override { return true; }
+    void lora_add(const Tensor& x, std::span<const LoraSegment> segments, Tensor& out) override;
 
     int n_threads() const { return pool_.size(); }
 
@@ -101,6 +106,7 @@ private:
     AlignedBuffer matmul_act_;
     std::vector<AlignedBuffer> thread_scratch_;
     AlignedBuffer attention_partials_;
+    AlignedBuffer lora_tmp_;  // lora_add: every segment's x · Aᵀ, [rows of the segment, rank] each
 };
 
 }  // namespace pagoda::cpu

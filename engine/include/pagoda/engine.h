@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "pagoda/request.h"
 #include "pagoda/status.h"
@@ -21,6 +22,7 @@ namespace pagoda {
 class Backend;
 class Model;
 class Tokenizer;
+struct LoraAdapter;
 struct ModelConfig;
 
 struct EngineConfig {
@@ -36,6 +38,12 @@ struct EngineConfig {
     bool enable_prefix_caching = true;
     // Seeds the seeds of requests that bring none (0: from std::random_device).
     uint64_t seed = 0;
+    // LoRA adapters: backend memory their matrices may hold (0: no limit). Past it the
+    // least recently used adapters lose their backend copy (the host copy stays) and are
+    // uploaded again when a request needs them. The adapters of the running step always
+    // stay, so one step may go over.
+    int64_t lora_memory_bytes = 0;
+    GgmlType lora_type = GgmlType::F32;  // backend encoding of A and B: F32 or F16
 };
 
 struct EngineStats {
@@ -63,6 +71,28 @@ struct EngineStats {
     int64_t generated_tokens = 0;
     int64_t preemptions = 0;
     int64_t requests_finished = 0;
+    // LoRA adapters (live, not the last step's snapshot).
+    int32_t adapters_loaded = 0;          // loaded and not unloaded
+    int64_t adapter_host_bytes = 0;       // host copies (fp32), unloaded ones still in use included
+    int64_t adapter_backend_bytes = 0;    // resident backend copies
+    int64_t adapter_uploads = 0;          // backend copies made (first use and after eviction)
+    int64_t adapter_evictions = 0;        // backend copies dropped for the memory budget
+};
+
+// One loaded LoRA adapter (Engine::list_adapters).
+struct AdapterInfo {
+    int32_t id = 0;
+    std::string name;
+    std::string source_path;  // file or folder it came from ("" for adapters built in memory)
+    int32_t rank = 0;
+    float alpha = 0.0f;
+    float scale = 1.0f;          // alpha / rank (the per-request scale multiplies it)
+    int32_t n_modules = 0;       // (layer, projection) pairs it changes
+    int64_t host_bytes = 0;      // fp32 host copy
+    int64_t backend_bytes = 0;   // backend copy, when resident
+    bool resident = false;       // its matrices are on the backend now
+    int32_t in_flight = 0;       // unfinished requests using it
+    bool unloading = false;      // unload_adapter was called; it goes when in_flight reaches 0
 };
 
 class EngineCore;
@@ -83,7 +113,8 @@ public:
     Engine& operator=(const Engine&) = delete;
 
     // Checks the request now (empty prompt, token ids outside the vocabulary, a prompt
-    // that does not fit the context or the KV cache, bad sampling values): a clear error
+    // that does not fit the context or the KV cache, bad sampling values, LoRA adapter ids
+    // that are not loaded, adapters on a backend without LoRA support): a clear error
     // and no callback. Otherwise queues it and returns its id; the sink then gets its
     // deltas and exactly one on_finish.
     Result<RequestId> submit(Request request, std::shared_ptr<Sink> sink);
@@ -94,6 +125,22 @@ public:
 
     // Blocks until no request is waiting or running (or timeout_s passes; < 0: forever).
     bool wait_idle(double timeout_s = -1.0) const;
+
+    // ---- LoRA adapters (thread-safe; refused on a backend without supports_lora) -------
+    // Registers an adapter checked against the model (shapes, finite values) and returns
+    // its id (ids start at 1 and are never reused). `name` overrides adapter.name; names
+    // are unique among loaded adapters. The backend copy is made on first use.
+    Result<int32_t> load_adapter(const LoraAdapter& adapter, const std::string& name = "");
+    Result<int32_t> load_adapter(LoraAdapter&& adapter, const std::string& name = "");
+    // Reads a PEFT folder / safetensors or a GGUF LoRA file (lora/load_lora_adapter.h);
+    // name defaults to the file stem.
+    Result<int32_t> load_adapter(const std::string& path, const std::string& name = "");
+    // New requests can no longer use it; requests already submitted keep it until they
+    // finish, then its memory is released. Unknown ids / names: not_found.
+    Status unload_adapter(int32_t id);
+    Status unload_adapter(const std::string& name);
+    std::vector<AdapterInfo> list_adapters() const;  // by id
+    Result<int32_t> adapter_id(const std::string& name) const;
 
     const ModelConfig& model_config() const;
     const Tokenizer* tokenizer() const;  // null when the model's tokenizer did not load

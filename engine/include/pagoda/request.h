@@ -54,11 +54,23 @@ struct SamplingParams {
     int32_t top_logprobs = 0;             // and of the k most likely tokens (0..20)
 };
 
+// One LoRA adapter applied to a request: an id from Engine::load_adapter and a scale that
+// multiplies the adapter's own (alpha / rank).
+struct AdapterRef {
+    int32_t id = 0;
+    float scale = 1.0f;
+};
+
 struct Request {
     std::vector<TokenId> prompt;  // token ids, chat template already applied (BOS included if wanted)
     SamplingParams sampling;
     Priority priority = Priority::bulk;
-    int32_t adapter_id = 0;  // LoRA adapter; part of the prefix-cache key (0 = base model)
+    // Shorthand for one adapter at scale 1 (0 = none); it joins `adapters` when set.
+    int32_t adapter_id = 0;
+    // LoRA adapters applied together (a stack): each projection computes
+    // y = x·W + sum over adapters of scale·(x·A)·B. Empty (and adapter_id 0): the base model.
+    // The set (ids and scales) is part of the prefix-cache key. Each id at most once.
+    std::vector<AdapterRef> adapters;
     // Parity testing: the first delta carries the raw logits of the last prompt position.
     bool return_prompt_logits = false;
 };

@@ -1,0 +1,145 @@
+// lora_add: out[r] += scale * (x[r] · Aᵀ) · Bᵀ for every segment holding row r.
+//
+// Two parallel passes over all segments at once (a decode step has one segment per
+// request, often of a single row, so a parallel region per segment would cost more than
+// the arithmetic):
+//   1. shrink: tmp_s = x[rows of s] · A_sᵀ          [n_rows_s, rank_s] per segment
+//      tasks = (segment, rank row r, chunk of up to kShrinkRows rows): A_s[r] is widened
+//      once per task and dotted with each row of the chunk (a long prompt under one
+//      adapter still spreads over every thread).
+//   2. expand: out[rows of s] += scale_s * tmp_s · B_sᵀ
+//      tasks = chunks of output columns; each walks every segment in order. Overlapping
+//      segments (an adapter stack) touch the same out rows, and splitting by column keeps
+//      two threads off the same value and the addition order fixed, so the result does
+//      not depend on the thread count or on which other requests share the step.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/cpu_kv_cache.h"
+#include "backend/cpu/cpu_math.h"
+
+namespace pagoda::cpu {
+namespace {
+
+// Multiply-adds below which pass 2's column chunks are not worth another thread.
+constexpr int64_t kExpandGrainWork = 1 << 14;
+// Rows of one shrink task.
+constexpr int64_t kShrinkRows = 32;
+
+bool usable_lora_matrix(const Tensor* t) {
+    return t && t->data && (t->type == GgmlType::F32 || t->type == GgmlType::F16) && t->rows > 0 && t->cols > 0;
+}
+
+// Row `row` of an F32/F16 matrix as fp32: a pointer into the matrix, or into `buf` for F16.
+const float* matrix_row(const Tensor& t, int64_t row, float* buf) {
+    if (t.type == GgmlType::F32) return static_cast<const float*>(t.data) + row * t.cols;
+    f16_row_to_f32(static_cast<const uint16_t*>(t.data) + row * t.cols, buf, t.cols);
+    return buf;
+}
+
+}  // namespace
+
+void CpuBackend::lora_add(const Tensor& x, std::span<const LoraSegment> segments, Tensor& out) {
+    if (failed() || segments.empty()) return;
+    if (!check_f32("lora_add", "x", x, -1, -1) || !check_f32("lora_add", "out", out, x.rows, -1)) return;
+    const int64_t in = x.cols;
+    const int64_t out_cols = out.cols;
+    {
+        // Refused as on CUDA, where the expand pass may write out while the shrink pass reads x.
+        const auto* px = static_cast<const uint8_t*>(x.data);
+        const auto* po = static_cast<const uint8_t*>(out.data);
+        const size_t x_bytes = static_cast<size_t>(x.n_elements()) * sizeof(float);
+        const size_t o_bytes = static_cast<size_t>(out.n_elements()) * sizeof(float);
+        if (x_bytes > 0 && o_bytes > 0 && px < po + o_bytes && po < px + x_bytes) {
+            fail(invalid_argument("lora_add: out overlaps x"));
+            return;
+        }
+    }
+
+    // Validate every segment before touching out; lay out each one's tmp block.
+    std::vector<int64_t> tmp_offset(segments.size() + 1, 0);  // floats
+    std::vector<int64_t> task_offset(segments.size() + 1, 0);  // pass-1 tasks: rank x row chunks
+    int64_t max_rank = 0;
+    for (size_t s = 0; s < segments.size(); ++s) {
+        const LoraSegment& g = segments[s];
+        const std::string which = "lora_add: segment " + std::to_string(s);
+        if (!usable_lora_matrix(g.a) || !usable_lora_matrix(g.b)) {
+            fail(invalid_argument(which + ": A and B must be F32 or F16 weight tensors"));
+            return;
+        }
+        if (g.a->cols != in || g.b->rows != out_cols || g.b->cols != g.a->rows) {
+            fail(invalid_argument(which + ": A [" + std::to_string(g.a->rows) + ", " + std::to_string(g.a->cols) +
+                                  "] and B [" + std::to_string(g.b->rows) + ", " + std::to_string(g.b->cols) +
+                                  "] do not fit x [*, " + std::to_string(in) + "] and out [*, " +
+                                  std::to_string(out_cols) + "]"));
+            return;
+        }
+        if (g.first_row < 0 || g.n_rows < 0 || int64_t{g.first_row} + g.n_rows > x.rows) {
+            fail(invalid_argument(which + ": rows [" + std::to_string(g.first_row) + ", +" +
+                                  std::to_string(g.n_rows) + ") outside the " + std::to_string(x.rows) + " rows"));
+            return;
+        }
+        if (!std::isfinite(g.scale)) {
+            fail(invalid_argument(which + ": the scale is not finite"));
+            return;
+        }
+        const int64_t rank = g.a->rows;
+        max_rank = std::max(max_rank, rank);
+        tmp_offset[s + 1] = tmp_offset[s] + int64_t{g.n_rows} * rank;
+        task_offset[s + 1] = task_offset[s] + rank * ((g.n_rows + kShrinkRows - 1) / kShrinkRows);
+    }
+    const int64_t n_tasks = task_offset.back();
+    if (n_tasks == 0) return;
+    if (!lora_tmp_.reserve(static_cast<size_t>(tmp_offset.back()) * sizeof(float))) {
+        fail(out_of_memory("lora_add: cannot allocate scratch"));
+        return;
+    }
+    const size_t widen_floats = static_cast<size_t>(std::max(in, max_rank));
+    for (AlignedBuffer& b : thread_scratch_) {
+        if (!b.reserve(widen_floats * sizeof(float))) {
+            fail(out_of_memory("lora_add: cannot allocate scratch"));
+            return;
+        }
+    }
+    float* tmp = lora_tmp_.as<float>();
+    const float* xs = static_cast<const float*>(x.data);
+    float* os = static_cast<float*>(out.data);
+
+    // Pass 1: tmp_s[i][r] = dot(x[first + i], A_s[r]).
+    pool_.run(n_tasks, [&](int64_t task, int thread) {
+        const auto next = std::upper_bound(task_offset.begin(), task_offset.end(), task);
+        const auto s = static_cast<size_t>(next - task_offset.begin() - 1);
+        const LoraSegment& g = segments[s];
+        const int64_t rank = g.a->rows;
+        const int64_t local = task - task_offset[s];
+        const int64_t r = local % rank;
+        const int64_t row_begin = local / rank * kShrinkRows;
+        const int64_t row_end = std::min<int64_t>(row_begin + kShrinkRows, g.n_rows);
+        const float* a_row = matrix_row(*g.a, r, thread_scratch_[static_cast<size_t>(thread)].as<float>());
+        float* t = tmp + tmp_offset[s];
+        for (int64_t i = row_begin; i < row_end; ++i)
+            t[i * rank + r] = dot_f32(a_row, xs + (g.first_row + i) * in, in);
+    });
+
+    // Pass 2: out[first + i][o] += scale * dot(tmp_s[i], B_s[o]), column chunks in parallel.
+    const int64_t work_per_col = std::max<int64_t>(tmp_offset.back(), 1);
+    const int64_t grain = std::max<int64_t>(1, kExpandGrainWork / work_per_col);
+    pool_.parallel_for(out_cols, grain, [&](int64_t begin, int64_t end, int thread) {
+        float* buf = thread_scratch_[static_cast<size_t>(thread)].as<float>();
+        for (size_t s = 0; s < segments.size(); ++s) {
+            const LoraSegment& g = segments[s];
+            const int64_t rank = g.a->rows;
+            const float* t = tmp + tmp_offset[s];
+            for (int64_t o = begin; o < end; ++o) {
+                const float* b_row = matrix_row(*g.b, o, buf);
+                for (int64_t i = 0; i < g.n_rows; ++i)
+                    os[(g.first_row + i) * out_cols + o] += g.scale * dot_f32(t + i * rank, b_row, rank);
+            }
+        }
+    });
+}
+
+}  // namespace pagoda::cpu
