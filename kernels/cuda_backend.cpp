@@ -129,6 +129,11 @@ Status CudaBackend::init() {
                               ")");
     }
     cublasSetStream(cublas_, stream_);
+    // A workspace of our own, so cuBLAS allocates nothing while a graph is captured.
+    if (auto ws = cublas_workspace_.get(size_t{32} << 20, stream_, "cuBLAS workspace"); ws.is_ok()) {
+        cublasSetWorkspace(cublas_, *ws, size_t{32} << 20);
+    }
+    graphs_.configure(true);
     // Plain fp32 math for F32 weights: no silent TF32, so results match the CPU's.
     cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH);
     return Status::ok();
@@ -168,7 +173,7 @@ Result<Tensor> CudaBackend::load_weight(GgmlType type, int64_t rows, int64_t col
         cudaGetLastError();
         return out_of_memory("load_weight: cannot allocate " + mib(total) + " of GPU memory for a [" +
                              std::to_string(rows) + ", " + std::to_string(cols) + "] " + info->name + " weight" +
-                             free_memory_note());
+                             free_memory_note() + " with " + mib(weight_bytes_) + " of weights already uploaded");
     }
     err = cudaMemcpy(p, host_data, total, cudaMemcpyHostToDevice);
     if (err != cudaSuccess) {
@@ -202,8 +207,22 @@ Result<Tensor> CudaBackend::alloc_random_weight(GgmlType type, int64_t rows, int
     return Tensor{p, type, rows, cols};
 }
 
+void CudaBackend::free_weight(const Tensor& weight) {
+    const auto it = std::find(weights_.begin(), weights_.end(), weight.data);
+    if (weight.data == nullptr || it == weights_.end()) return;
+    bind_device();
+    // Kernels queued earlier may still read it.
+    cudaStreamSynchronize(stream_);
+    cudaFree(weight.data);
+    weights_.erase(it);
+    const auto row_bytes = ggml_row_bytes(weight.type, weight.cols);
+    const uint64_t bytes = row_bytes ? *row_bytes * static_cast<uint64_t>(weight.rows) : 0;
+    weight_bytes_ -= std::min(weight_bytes_, bytes);
+}
+
 void CudaBackend::release_weights() {
     bind_device();
+    flush_recorded();
     cudaStreamSynchronize(stream_);
     for (void* p : weights_) cudaFree(p);
     weights_.clear();
@@ -228,11 +247,14 @@ Result<Tensor> CudaBackend::alloc_activations(int64_t rows, int64_t cols) {
 
 void CudaBackend::reset_scratch() {
     bind_device();
+    flush_recorded();
+    ++launch_epoch_;
     arena_.reset();
 }
 
 Status CudaBackend::init_kv_cache(const KvCacheConfig& c) {
     bind_device();
+    flush_recorded();
     if (kv_memory_) {
         cudaStreamSynchronize(stream_);
         cudaFree(kv_memory_);
@@ -285,6 +307,7 @@ Status CudaBackend::init_kv_cache(const KvCacheConfig& c) {
 
 Status CudaBackend::read(const Tensor& src, float* dst) {
     bind_device();
+    flush_recorded();
     if (src.type != GgmlType::F32) return invalid_argument("read: tensor is " + shape(src) + ", expected f32");
     if (src.rows < 0 || src.cols < 0) return invalid_argument("read: bad shape " + shape(src));
     if (src.n_elements() == 0) return Status::ok();
@@ -301,6 +324,8 @@ Status CudaBackend::read(const Tensor& src, float* dst) {
 
 Status CudaBackend::write(Tensor& dst, const float* src) {
     bind_device();
+    flush_recorded();
+    ++launch_epoch_;  // dst may be the x of cached quantized activations
     if (dst.type != GgmlType::F32) return invalid_argument("write: tensor is " + shape(dst) + ", expected f32");
     if (dst.rows < 0 || dst.cols < 0) return invalid_argument("write: bad shape " + shape(dst));
     if (dst.n_elements() == 0) return Status::ok();
@@ -390,6 +415,8 @@ Status CudaBackend::upload_step(const StepInputs& in) {
 
 Status CudaBackend::begin_step(const StepInputs& in) {
     bind_device();
+    flush_recorded();  // a step left open: its launches still run, in order
+    ++launch_epoch_;
     step_.valid = false;
     Status status = validate_step_inputs(in, kv_ready_ ? &kv_config_ : nullptr);
     if (status.is_ok()) {
@@ -401,12 +428,24 @@ Status CudaBackend::begin_step(const StepInputs& in) {
         step_.valid = status.is_ok();
         step_.kv_checked = kv_ready_;
     }
+    // Decode-only steps are recorded for a CUDA graph (cuda_graph_step.h).
+    if (step_.valid && step_.n_tokens > 0 && step_.max_query_len == 1) {
+        graphs_.begin({step_.n_tokens, step_.n_seqs, (step_.max_blocks_per_seq + 63) / 64 * 64});
+    }
     // Ops run after a refused begin_step fail too, and end_step reports why.
     step_error_ = status;
     return status;
 }
 
 Status CudaBackend::end_step() {
+    if (graphs_.recording()) {
+        if (op_failed()) {
+            flush_recorded();  // what ran before the failure, as eagerly
+        } else if (const LaunchOutcome o = graphs_.finish(stream_); o.err != cudaSuccess) {
+            launched(o.err, o.op);
+        }
+    }
+    ++launch_epoch_;
     const cudaError_t err = cudaStreamSynchronize(stream_);
     if (err != cudaSuccess) fail(cuda_status(err, "end_step: a kernel failed"));
     Status status = step_error_;
@@ -422,6 +461,7 @@ void CudaBackend::fail(Status status) {
 }
 
 bool CudaBackend::launched(cudaError_t err, const char* op) {
+    ++launch_epoch_;
     if (err == cudaSuccess) return true;
     cudaGetLastError();
     fail(cuda_status(err, std::string(op) + ": kernel launch"));
@@ -472,8 +512,17 @@ bool CudaBackend::check_kv(const char* op, int32_t layer) {
     return true;
 }
 
-void* CudaBackend::workspace(size_t bytes, const char* op) {
-    auto p = workspace_.get(std::max<size_t>(bytes, 1), stream_, op);
+void* CudaBackend::workspace(size_t bytes, const char* op) { return device_buffer(workspace_, bytes, op); }
+
+void CudaBackend::flush_recorded() {
+    if (!graphs_.recording()) return;
+    if (const LaunchOutcome o = graphs_.flush(stream_); o.err != cudaSuccess) launched(o.err, o.op);
+}
+
+void* CudaBackend::device_buffer(DeviceBuffer& buffer, size_t bytes, const char* op) {
+    // Growing frees the old buffer, which recorded launches may still use.
+    if (bytes > buffer.size()) flush_recorded();
+    auto p = buffer.get(std::max<size_t>(bytes, 1), stream_, op);
     if (!p.is_ok()) {
         fail(p.status());
         return nullptr;

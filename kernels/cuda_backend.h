@@ -9,7 +9,9 @@
 //
 // Step: begin_step() validates the batch like the CPU backend, packs all metadata into
 // one pinned buffer and uploads it with a single async copy. Ops launch kernels and
-// record the first failure; end_step() waits for the stream and reports it.
+// record the first failure; end_step() waits for the stream and reports it. In a
+// decode-only step the ops' launches are recorded instead and end_step() launches them
+// as one CUDA graph, replayed while the launches stay byte-identical (cuda_graph_step.h).
 //
 // The op bodies are split by family: cuda_backend_ops.cpp (row-wise ops, rope, KV,
 // attention) and cuda_matmul.cpp.
@@ -19,22 +21,37 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "backend/backend.h"
 #include "create_cuda_backend.h"
+#include "cuda_graph_step.h"
 #include "device_arena.h"
 #include "kernel_launch.h"
 
 namespace pagoda::cuda {
 
+// Kernel arguments with every byte zeroed, padding included: a CUDA graph step is
+// replayed only when its launches' argument bytes equal the captured ones.
+template <typename A>
+A zeroed_args() {
+    A a;
+    std::memset(static_cast<void*>(&a), 0, sizeof(A));
+    return a;
+}
+
+// Quantized matmuls with at most this many activation rows take the mmvq kernels (in
+// groups of kMmvqMaxCols rows, each group reading the weight once); wider ones cuBLAS.
+constexpr int kSmallBatchMaxCols = 32;
+
 // Knobs for tests and benchmarks that want a particular kernel path.
 struct CudaDebugOptions {
-    int mmvq_max_cols = kMmvqMaxCols;      // matmuls with more activation rows go through cuBLAS (0: always)
-    bool force_decode_attention = false;   // decode kernel for every token, even in prefill
-    bool force_prefill_attention = false;  // tiled kernel for every step, even pure decode
-    int attention_split_len = 0;           // > 0: fixed keys per split (multiple of 64)
+    int mmvq_max_cols = kSmallBatchMaxCols;  // matmuls with more activation rows go through cuBLAS (0: always)
+    bool force_decode_attention = false;     // decode kernel for every token, even in prefill
+    bool force_prefill_attention = false;    // tiled kernel for every step, even pure decode
+    int attention_split_len = 0;             // > 0: fixed keys per split (multiple of 64)
 };
 
 class CudaBackend final : public Backend {
@@ -47,11 +64,16 @@ public:
     std::string name() const override;
 
     Result<Tensor> load_weight(GgmlType type, int64_t rows, int64_t cols, const void* host_data) override;
+    // Frees a weight of this backend (LoRA adapters come and go); unknown pointers are ignored.
+    void free_weight(const Tensor& weight) override;
     Result<Tensor> alloc_activations(int64_t rows, int64_t cols) override;
     void reset_scratch() override;
     Status init_kv_cache(const KvCacheConfig& config) override;
     Status read(const Tensor& src, float* dst) override;
     Status write(Tensor& dst, const float* src) override;
+    // cudaMemGetInfo of this device (cuda_memory_info.cpp).
+    std::optional<MemoryInfo> device_memory() const override;
+    Status check_weights_fit(uint64_t bytes) const override;
 
     Status begin_step(const StepInputs& inputs) override;
     Status end_step() override;
@@ -67,12 +89,27 @@ public:
     void silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) override;
     void gather_logit_rows(const Tensor& x, Tensor& out) override;
 
+    // LoRA (cuda_lora.cpp, kernels/lora.cu): A and B in F32 or F16.
+    bool supports_lora() const override { return true; }
+    void lora_add(const Tensor& x, std::span<const LoraSegment> segments, Tensor& out) override;
+
+    // ---- GPU sampling (cuda_sampling.cpp; standalone, the engine samples on the host) -----
+    // ids[r] = argmax of logits row r: lowest id on ties, 0 when nothing is above -inf
+    // (as TokenSampler::argmax). Waits for the device.
+    Status argmax_rows(const Tensor& logits, std::span<int32_t> ids);
+    // probs = softmax(logits / temperature) per row; an op (failures come from end_step).
+    void softmax_rows(const Tensor& logits, float temperature, Tensor& probs);
+
     // ---- beyond the Backend interface (benchmarks, tests) --------------------------------
     // A weight of `type` filled on the GPU with seeded random blocks (values ~ +-scale).
     Result<Tensor> alloc_random_weight(GgmlType type, int64_t rows, int64_t cols, uint64_t seed, float scale);
     const CudaDeviceInfo& device_info() const { return info_; }
     cudaStream_t stream() const { return stream_; }
     void set_debug_options(const CudaDebugOptions& options) { debug_ = options; }
+    // CUDA graphs for decode steps (only with PAGODA_CUDA_GRAPHS=1); see cuda_graph_step.h.
+    void set_graphs_enabled(bool enabled) { graphs_.set_enabled(enabled); }
+    bool graphs_enabled() const { return graphs_.enabled(); }
+    const GraphStats& graph_stats() const { return graphs_.stats(); }
     uint64_t weight_bytes() const { return weight_bytes_; }
     // Frees every weight (test harnesses that load many); their Tensors become invalid.
     void release_weights();
@@ -107,7 +144,21 @@ private:
 
     // First failure since the last end_step; ops return early once one is recorded.
     void fail(Status status);
-    bool failed() const { return !step_error_.is_ok(); }
+    // For ops that launch directly on the stream: first launches what a graph step
+    // recorded so far (see enqueue), so nothing overtakes it.
+    bool failed() {
+        flush_recorded();
+        return !step_error_.is_ok();
+    }
+    // For ops whose launches all go through enqueue().
+    bool op_failed() const { return !step_error_.is_ok(); }
+    // Launches the recorded part of a graph step eagerly; the rest of the step runs eagerly.
+    void flush_recorded();
+    // max_context as attention plans it: rounded up to 256 keys while recording a graph,
+    // so the split plan (baked into the graph) changes every 256 tokens, not every token.
+    int32_t plan_context() const {
+        return graphs_.recording() ? (step_.max_context + 255) / 256 * 256 : step_.max_context;
+    }
     // Records a failed launch; true when err is cudaSuccess.
     bool launched(cudaError_t err, const char* op);
     bool check_f32(const char* op, const char* what, const Tensor& t, int64_t rows, int64_t cols);
@@ -118,7 +169,23 @@ private:
     void* workspace(size_t bytes, const char* op);
 
     void matmul_mmvq(const Tensor& w, const Tensor& x, Tensor& out);
+    void matmul_gemv(const Tensor& w, const Tensor& x, Tensor& out);
+    void launch_gemv_batches(GemvArgs a, size_t x_row_bytes);
     void matmul_cublas(const Tensor& w, const Tensor& x, Tensor& out);
+
+    // Launches `fn(args, stream_)` now, or records it for the step's CUDA graph
+    // (cuda_graph_step.cpp); false after recording a failure. Args: trivially copyable.
+    template <typename A>
+    bool enqueue(cudaError_t (*fn)(const A&, cudaStream_t), const A& args, const char* op) {
+        if (graphs_.recording()) {
+            ++launch_epoch_;
+            graphs_.record(fn, args, op);
+            return true;
+        }
+        return launched(fn(args, stream_), op);
+    }
+    // `buffer` grown to at least `bytes` (contents undefined); nullptr after recording a failure.
+    void* device_buffer(DeviceBuffer& buffer, size_t bytes, const char* op);
 
     CudaDeviceInfo info_;
     cudaStream_t stream_ = nullptr;
@@ -137,6 +204,21 @@ private:
     int64_t kv_slots_ = 0;
     void* k_pool(int32_t layer) const { return static_cast<char*>(kv_memory_) + (2 * layer) * kv_pool_bytes_; }
     void* v_pool(int32_t layer) const { return static_cast<char*>(kv_memory_) + (2 * layer + 1) * kv_pool_bytes_; }
+
+    // Bumped by every launch and host write: quantized activations (act_q8_) stay valid
+    // for the next matmul on the same x only while it is unchanged.
+    uint64_t launch_epoch_ = 0;
+    struct Q8Cache {
+        const void* src = nullptr;  // x the activations were quantized from
+        int64_t rows = 0;
+        int64_t cols = 0;
+        void* acts = nullptr;  // [rows, cols / 32] BlockQ8x32 in act_q8_
+        uint64_t epoch = ~uint64_t{0};
+    };
+    Q8Cache q8_cache_;
+    DeviceBuffer act_q8_;
+    StepGraphs graphs_;
+    DeviceBuffer cublas_workspace_;
 
     Step step_;
     Status step_error_;

@@ -10,7 +10,7 @@
 namespace pagoda::cuda {
 
 void CudaBackend::embed(const Tensor& table, Tensor& out) {
-    if (failed() || !check_step("embed")) return;
+    if (op_failed() || !check_step("embed")) return;
     const auto info = ggml_type_info(static_cast<uint32_t>(table.type));
     if (!info || !info->runnable || !dequant_supported(table.type) || !table.data || table.rows <= 0 ||
         table.cols <= 0 || !ggml_row_bytes(table.type, table.cols)) {
@@ -27,7 +27,7 @@ void CudaBackend::embed(const Tensor& table, Tensor& out) {
             return;
         }
     }
-    EmbedArgs a{};
+    auto a = zeroed_args<EmbedArgs>();
     a.type = table.type;
     a.table = table.data;
     a.row_bytes = static_cast<int64_t>(*ggml_row_bytes(table.type, table.cols));
@@ -35,18 +35,18 @@ void CudaBackend::embed(const Tensor& table, Tensor& out) {
     a.out = static_cast<float*>(out.data);
     a.n_tokens = n_tokens;
     a.dim = table.cols;
-    launched(launch_embed(a, stream_), "embed");
+    enqueue(launch_embed, a, "embed");
 }
 
 void CudaBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
-    if (failed()) return;
+    if (op_failed()) return;
     if (!check_f32("rms_norm", "x", x, -1, -1) || !check_f32("rms_norm", "out", out, x.rows, x.cols)) return;
     if (!(eps >= 0.0f)) {
         fail(invalid_argument("rms_norm: eps must not be negative"));
         return;
     }
     if (!check_vector("rms_norm", "weight", weight, x.cols)) return;
-    RmsNormArgs a{};
+    auto a = zeroed_args<RmsNormArgs>();
     a.x = static_cast<const float*>(x.data);
     a.weight = weight.data;
     a.weight_type = weight.type;
@@ -54,48 +54,62 @@ void CudaBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, Ten
     a.rows = x.rows;
     a.cols = x.cols;
     a.eps = eps;
-    launched(launch_rms_norm(a, stream_), "rms_norm");
+    enqueue(launch_rms_norm, a, "rms_norm");
 }
 
 void CudaBackend::add(Tensor& x, const Tensor& y) {
-    if (failed()) return;
+    if (op_failed()) return;
     if (!check_f32("add", "x", x, -1, -1) || !check_f32("add", "y", y, x.rows, x.cols)) return;
-    launched(launch_add({static_cast<float*>(x.data), static_cast<const float*>(y.data), x.n_elements()}, stream_),
-             "add");
+    auto a = zeroed_args<AddArgs>();
+    a.x = static_cast<float*>(x.data);
+    a.y = static_cast<const float*>(y.data);
+    a.n = x.n_elements();
+    enqueue(launch_add, a, "add");
 }
 
 void CudaBackend::add_bias(Tensor& x, const Tensor& bias) {
-    if (failed()) return;
+    if (op_failed()) return;
     if (!check_f32("add_bias", "x", x, -1, -1) || !check_vector("add_bias", "bias", bias, x.cols)) return;
-    launched(launch_add_bias({static_cast<float*>(x.data), bias.data, bias.type, x.rows, x.cols}, stream_), "add_bias");
+    auto a = zeroed_args<AddBiasArgs>();
+    a.x = static_cast<float*>(x.data);
+    a.bias = bias.data;
+    a.bias_type = bias.type;
+    a.rows = x.rows;
+    a.cols = x.cols;
+    enqueue(launch_add_bias, a, "add_bias");
 }
 
 void CudaBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) {
-    if (failed()) return;
+    if (op_failed()) return;
     if (!check_f32("silu_mul", "gate", gate, -1, -1) || !check_f32("silu_mul", "up", up, gate.rows, gate.cols) ||
         !check_f32("silu_mul", "out", out, gate.rows, gate.cols)) {
         return;
     }
-    launched(launch_silu_mul({static_cast<const float*>(gate.data), static_cast<const float*>(up.data),
-                              static_cast<float*>(out.data), gate.n_elements()},
-                             stream_),
-             "silu_mul");
+    auto a = zeroed_args<SiluMulArgs>();
+    a.gate = static_cast<const float*>(gate.data);
+    a.up = static_cast<const float*>(up.data);
+    a.out = static_cast<float*>(out.data);
+    a.n = gate.n_elements();
+    enqueue(launch_silu_mul, a, "silu_mul");
 }
 
 void CudaBackend::gather_logit_rows(const Tensor& x, Tensor& out) {
-    if (failed() || !check_step("gather_logit_rows")) return;
+    if (op_failed() || !check_step("gather_logit_rows")) return;
     if (!check_f32("gather_logit_rows", "x", x, step_.n_tokens, -1) ||
         !check_f32("gather_logit_rows", "out", out, step_.n_logit_rows, x.cols)) {
         return;
     }
-    launched(launch_gather_rows({static_cast<const float*>(x.data), step_.d_logit_rows, static_cast<float*>(out.data),
-                                 step_.n_logit_rows, x.cols},
-                                stream_),
-             "gather_logit_rows");
+    auto a = zeroed_args<GatherRowsArgs>();
+    a.x = static_cast<const float*>(x.data);
+    a.rows = step_.d_logit_rows;
+    a.out = static_cast<float*>(out.data);
+    a.n_rows = step_.n_logit_rows;
+    a.cols = x.cols;
+    enqueue(launch_gather_rows, a, "gather_logit_rows");
 }
 
 void CudaBackend::rope(Tensor& x, int32_t n_heads, const RopeParams& p) {
-    if (failed() || !check_step("rope")) return;
+    if (op_failed() || !check_step("rope")) return;
     if (n_heads <= 0 || p.head_dim <= 0 || p.n_rot <= 0 || p.n_rot % 2 != 0 || p.n_rot > p.head_dim ||
         !(p.freq_base > 0.0f) || !std::isfinite(p.freq_base) || !std::isfinite(p.freq_scale)) {
         fail(invalid_argument("rope: bad parameters (n_heads " + std::to_string(n_heads) + ", head_dim " +
@@ -111,7 +125,7 @@ void CudaBackend::rope(Tensor& x, int32_t n_heads, const RopeParams& p) {
             return;
         }
     }
-    RopeArgs a{};
+    auto a = zeroed_args<RopeArgs>();
     a.x = static_cast<float*>(x.data);
     a.positions = step_.d_positions;
     a.freq_factors = p.freq_factors ? static_cast<const float*>(p.freq_factors->data) : nullptr;
@@ -123,16 +137,16 @@ void CudaBackend::rope(Tensor& x, int32_t n_heads, const RopeParams& p) {
     a.theta_scale = std::pow(p.freq_base, -2.0f / static_cast<float>(p.n_rot));
     a.freq_scale = p.freq_scale;
     a.neox = p.neox;
-    launched(launch_rope(a, stream_), "rope");
+    enqueue(launch_rope, a, "rope");
 }
 
 void CudaBackend::kv_write(int32_t layer, const Tensor& k, const Tensor& v) {
-    if (failed() || !check_step("kv_write") || !check_kv("kv_write", layer)) return;
+    if (op_failed() || !check_step("kv_write") || !check_kv("kv_write", layer)) return;
     const int64_t cols = static_cast<int64_t>(kv_config_.n_kv_heads) * kv_config_.head_dim;
     if (!check_f32("kv_write", "k", k, step_.n_tokens, cols) || !check_f32("kv_write", "v", v, step_.n_tokens, cols)) {
         return;
     }
-    KvWriteArgs a{};
+    auto a = zeroed_args<KvWriteArgs>();
     a.k = static_cast<const float*>(k.data);
     a.v = static_cast<const float*>(v.data);
     a.k_pool = k_pool(layer);
@@ -141,11 +155,11 @@ void CudaBackend::kv_write(int32_t layer, const Tensor& k, const Tensor& v) {
     a.slot_mapping = step_.d_slots;
     a.n_tokens = step_.n_tokens;
     a.row_values = static_cast<int32_t>(cols);
-    launched(launch_kv_write(a, stream_), "kv_write");
+    enqueue(launch_kv_write, a, "kv_write");
 }
 
 void CudaBackend::attention(int32_t layer, const Tensor& q, Tensor& out, const AttentionParams& params) {
-    if (failed() || !check_step("attention") || !check_kv("attention", layer)) return;
+    if (op_failed() || !check_step("attention") || !check_kv("attention", layer)) return;
     const KvCacheConfig& kvc = kv_config_;
     if (params.n_heads <= 0 || params.n_kv_heads <= 0 || params.n_heads % params.n_kv_heads != 0 ||
         params.n_kv_heads != kvc.n_kv_heads || params.head_dim != kvc.head_dim || !std::isfinite(params.scale)) {
@@ -160,7 +174,7 @@ void CudaBackend::attention(int32_t layer, const Tensor& q, Tensor& out, const A
     if (!check_f32("attention", "q", q, n_tokens, cols) || !check_f32("attention", "out", out, n_tokens, cols)) return;
     if (n_tokens == 0) return;
 
-    AttentionArgs a{};
+    auto a = zeroed_args<AttentionArgs>();
     a.q = static_cast<const float*>(q.data);
     a.out = static_cast<float*>(out.data);
     a.k_pool = k_pool(layer);
@@ -181,14 +195,17 @@ void CudaBackend::attention(int32_t layer, const Tensor& q, Tensor& out, const A
                                          : debug_.force_prefill_attention ? AttentionKernelChoice::force_prefill
                                                                           : AttentionKernelChoice::automatic;
     const AttentionPlan plan =
-        plan_attention(n_tokens, params.n_kv_heads, params.head_dim, step_.max_query_len, step_.max_context,
+        plan_attention(n_tokens, params.n_kv_heads, params.head_dim, step_.max_query_len, plan_context(),
                        info_.multiprocessors, choice, debug_.attention_split_len);
     if (plan.prefill) {
-        AttentionPrefillArgs pa{a, step_.d_tiles, static_cast<int32_t>(step_.tiles.size())};
-        launched(launch_attention_prefill(pa, stream_), "attention");
+        auto pa = zeroed_args<AttentionPrefillArgs>();
+        pa.attn = a;
+        pa.tiles = step_.d_tiles;
+        pa.n_tiles = static_cast<int32_t>(step_.tiles.size());
+        enqueue(launch_attention_prefill, pa, "attention");
         return;
     }
-    AttentionDecodeArgs da{};
+    auto da = zeroed_args<AttentionDecodeArgs>();
     da.attn = a;
     da.split_len = plan.split_len;
     da.n_splits = plan.n_splits;
@@ -198,7 +215,7 @@ void CudaBackend::attention(int32_t layer, const Tensor& q, Tensor& out, const A
         da.partials = static_cast<float*>(workspace(bytes, "attention"));
         if (!da.partials) return;
     }
-    launched(launch_attention_decode(da, stream_), "attention");
+    enqueue(launch_attention_decode, da, "attention");
 }
 
 }  // namespace pagoda::cuda

@@ -62,6 +62,7 @@ public:
     // At least `bytes` of device memory; may sync `stream` and reallocate (contents lost).
     Result<void*> get(size_t bytes, cudaStream_t stream, const char* what);
     void release();
+    size_t size() const { return ptr_ ? size_ : 0; }
 
 private:
     void* ptr_ = nullptr;

@@ -227,6 +227,70 @@ struct MmvqArgs {
 cudaError_t launch_mmvq(const MmvqArgs& a, cudaStream_t stream);
 bool mmvq_supported(GgmlType type);
 
+// ---- gemv.cu ------------------------------------------------------------------------
+// Dense weights x small batch: out[c][row] = dot(w[row], x[c]) in fp32, n_cols <= 8 per launch.
+struct GemvArgs {
+    GgmlType type;  // F32, F16 or BF16
+    const void* w;  // [n_rows, n_in] in `type`, 16-byte aligned rows
+    const void* x;  // [n_cols, n_in]: fp32 for F32 and F16 weights, bf16 for BF16 (16-byte aligned)
+    float* out;     // [n_cols, n_rows]
+    int64_t n_rows;
+    int64_t n_in;    // a multiple of 8 (halves) or 4 (F32): whole 16-byte vectors
+    int32_t n_cols;  // 1..kMmvqMaxCols activation rows
+};
+cudaError_t launch_gemv(const GemvArgs& a, cudaStream_t stream);
+bool gemv_supported(GgmlType type, int64_t n_in);
+
+// ---- lora.cu ------------------------------------------------------------------------
+// LoRA over row segments (S-LoRA/Punica SGMV): shrink writes t = scale * x·Aᵀ per segment
+// into its scratch, expand adds t·Bᵀ into out. Up to kLoraMaxSegments segments per launch,
+// passed by value; launch_lora launches more chunks for more segments. Ranks up to 65535.
+constexpr int kLoraMaxSegments = 32;
+constexpr int kLoraShrinkRows = 8;    // rows per shrink tile
+constexpr int kLoraExpandRows = 8;    // rows per expand block
+constexpr int kLoraExpandCols = 128;  // output columns per expand block (one thread each)
+struct LoraSegmentDesc {
+    const void* a;   // [rank, in_features] F32 or F16
+    const void* b;   // [out_features, rank] F32 or F16
+    float* scratch;  // [n_rows, rank]: scale * x·Aᵀ of the segment's rows
+    GgmlType a_type;
+    GgmlType b_type;
+    int32_t rank;
+    int32_t first_row;   // rows [first_row, first_row + n_rows) of x and out; n_rows > 0
+    int32_t n_rows;
+    int32_t first_tile;  // the segment's first shrink tile (prefix sum of ceil(n_rows / kLoraShrinkRows))
+    float scale;
+};
+struct LoraArgs {
+    const float* x;  // [n, in_features]
+    float* out;      // [n, out_features]; must not alias x
+    int64_t in_features;
+    int64_t out_features;
+    int32_t n_segments;  // 1..kLoraMaxSegments; later segments add after earlier ones
+    int32_t max_rank;
+    int32_t n_tiles;    // shrink tiles of all segments
+    int32_t row_begin;  // rows the segments touch: [row_begin, row_end)
+    int32_t row_end;
+    LoraSegmentDesc seg[kLoraMaxSegments];
+};
+cudaError_t launch_lora_shrink(const LoraArgs& a, cudaStream_t stream);
+cudaError_t launch_lora_expand(const LoraArgs& a, cudaStream_t stream);
+
+// A whole lora_add: packs the segments into chunks of kLoraMaxSegments and launches
+// shrink then expand per chunk. Shapes are validated by the caller.
+struct LoraLaunchArgs {
+    const float* x;  // [n, in_features]
+    float* out;      // [n, out_features]
+    int64_t in_features;
+    int64_t out_features;
+    // [n_segments] in host memory: a, b, types, rank, first_row, n_rows and scale set;
+    // the launcher fills scratch and first_tile. Segments with n_rows == 0 are skipped.
+    const LoraSegmentDesc* segments;
+    int32_t n_segments;
+    float* scratch;  // sum of n_rows * rank floats (device memory)
+};
+cudaError_t launch_lora(const LoraLaunchArgs& a, cudaStream_t stream);
+
 // ---- fill.cu (benchmarks and tests) --------------------------------------------------
 // Seeded pseudo-random bytes whose fp16 scale fields hold small finite values, so a
 // weight of any runnable type decodes to numbers in a sane range. `n_blocks` blocks

@@ -1,10 +1,13 @@
-// Quantized matrix x small batch (n_cols <= 8 activation rows), as llama.cpp's mmvq:
-// activations are first quantized to int8 blocks of 32 (BlockQ8x32: scale d and
-// s = d * sum(q)), then each weight unit of 32 values is dotted with them using dp4a
-// (4 int8 products per instruction) and fp32 scales.
+// Quantized matrix x small batch (n_cols <= 8 activation rows per launch), after the
+// design of llama.cpp's mmvq: activations are first quantized to int8 blocks of 32
+// (BlockQ8x32: scale d and s = d * sum(q)), then each weight unit of 32 values is dotted
+// with them using dp4a (4 int8 products per instruction) and fp32 scales.
 //
-// One warp per weight row; lane i takes units i, i + 32, ... so a warp's loads cover
-// consecutive blocks. Each unit's weights are decoded once and reused for every column.
+// Bandwidth is the whole game at batch 1: a block of 4 warps works on two rows (up to
+// four for wider batches), so a [4096, 4096] matrix is 2048 blocks, enough to keep every
+// SM's memory pipeline full, and consecutive lanes read consecutive bytes of the row.
+#include <cstdlib>
+
 #include "kernel_launch.h"
 #include "quant_decode.cuh"
 
@@ -34,74 +37,123 @@ __global__ void quantize_q8_kernel(QuantizeQ8Args a) {
     }
 }
 
-template <GgmlType T, int NCOLS>
+// A block of kThreads threads computes R rows for NC activation columns (columns
+// >= a.n_cols are skipped). The block's threads walk the row in half-units: thread t
+// takes half (t % 2) of unit t / 2, then the next kThreads / 2 units, so each round of
+// loads covers one contiguous stretch of the row(s) and two lanes share each block's
+// scale. Activation words are read as two 8-byte loads per column.
+//
+// Partial sums: per thread over its half-units, then a warp reduction, then across the
+// block's warps through shared memory.
+template <GgmlType T, int NC, int R>
 __global__ void __launch_bounds__(kThreads) mmvq_kernel(MmvqArgs a) {
-    const int warp = threadIdx.x / kWarpSize;
-    const int lane = threadIdx.x % kWarpSize;
-    const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarps + warp;
-    if (row >= a.n_rows) return;
-    const uint8_t* w = static_cast<const uint8_t*>(a.w) + row * a.row_bytes;
+    const int tid = threadIdx.x;
+    const int warp = tid / kWarpSize;
+    const int lane = tid % kWarpSize;
+    const int64_t row0 = static_cast<int64_t>(blockIdx.x) * R;
     const int n_units = static_cast<int>(a.n_in / 32);
+    const int n_halves = 2 * n_units;
 
-    float acc[NCOLS];
+    // Rows past the end read the last row (valid memory); their sums are never written.
+    const uint8_t* w[R];
 #pragma unroll
-    for (int c = 0; c < NCOLS; ++c) acc[c] = 0.0f;
+    for (int r = 0; r < R; ++r) {
+        const int64_t row = row0 + r < a.n_rows ? row0 + r : a.n_rows - 1;
+        w[r] = static_cast<const uint8_t*>(a.w) + row * a.row_bytes;
+    }
 
-    for (int u = lane; u < n_units; u += kWarpSize) {
-        UnitDecode r;
-        decode_unit<T>(w, u, r);
+    float acc[R][NC];
 #pragma unroll
-        for (int c = 0; c < NCOLS; ++c) {
+    for (int r = 0; r < R; ++r) {
+#pragma unroll
+        for (int c = 0; c < NC; ++c) acc[r][c] = 0.0f;
+    }
+
+#pragma unroll 2
+    for (int it = tid; it < n_halves; it += kThreads) {
+        const int u = it >> 1;
+        const int h = it & 1;
+        HalfDecode d[R];
+#pragma unroll
+        for (int r = 0; r < R; ++r) decode_half<T>(w[r], u, h, d[r]);
+#pragma unroll
+        for (int c = 0; c < NC; ++c) {
+            if (c >= a.n_cols) break;
             const BlockQ8x32& x = a.x[static_cast<int64_t>(c) * n_units + u];
-            const int* xq = reinterpret_cast<const int*>(x.qs);
-            int lo = 0, hi = 0;
+            // Words {2h, 2h + 1} and {2h + 4, 2h + 5} of the block's 8 int8x4 words.
+            const int2 lo = *reinterpret_cast<const int2*>(x.qs + 8 * h);
+            const int2 hi = *reinterpret_cast<const int2*>(x.qs + 16 + 8 * h);
+            constexpr int kOnes = 0x01010101;
+            const int sum_a = __dp4a(kOnes, lo.x, __dp4a(kOnes, lo.y, __dp4a(kOnes, hi.x, __dp4a(kOnes, hi.y, 0))));
 #pragma unroll
-            for (int i = 0; i < 4; ++i) {
-                lo = __dp4a(r.q[i], xq[i], lo);
-                hi = __dp4a(r.q[i + 4], xq[i + 4], hi);
+            for (int r = 0; r < R; ++r) {
+                const int s0 = __dp4a(d[r].q[0], lo.x, __dp4a(d[r].q[1], lo.y, 0));
+                const int s1 = __dp4a(d[r].q[2], hi.x, __dp4a(d[r].q[3], hi.y, 0));
+                acc[r][c] += x.d * (d[r].dw0 * static_cast<float>(s0) + d[r].dw1 * static_cast<float>(s1) +
+                                    d[r].mw * static_cast<float>(sum_a));
             }
-            acc[c] += x.d * (r.dw0 * static_cast<float>(lo) + r.dw1 * static_cast<float>(hi)) + r.mw * x.s;
         }
     }
+
+    __shared__ float partial[kWarps][R][NC];
 #pragma unroll
-    for (int c = 0; c < NCOLS; ++c) {
-        const float v = warp_sum(acc[c]);
-        if (lane == 0) a.out[static_cast<int64_t>(c) * a.n_rows + row] = v;
+    for (int r = 0; r < R; ++r) {
+#pragma unroll
+        for (int c = 0; c < NC; ++c) {
+            const float v = warp_sum(acc[r][c]);
+            if (lane == 0) partial[warp][r][c] = v;
+        }
+    }
+    __syncthreads();
+    if (tid < R * NC) {
+        const int r = tid / NC;
+        const int c = tid % NC;
+        if (c < a.n_cols && row0 + r < a.n_rows) {
+            float v = 0.0f;
+#pragma unroll
+            for (int i = 0; i < kWarps; ++i) v += partial[i][r][c];
+            a.out[static_cast<int64_t>(c) * a.n_rows + row0 + r] = v;
+        }
     }
 }
 
+template <GgmlType T, int NC, int R>
+cudaError_t launch_shape(const MmvqArgs& a, cudaStream_t s) {
+    const auto blocks = static_cast<unsigned int>((a.n_rows + R - 1) / R);
+    PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, NC, R>)(a);
+    return cudaGetLastError();
+}
+
+// Rows per block at batch 1: 2 halves the number of (short-lived) blocks against 1 and
+// keeps twice the loads in flight per thread. PAGODA_MMVQ_ROWS=1|2|4 overrides it, to
+// compare on a GPU without rebuilding.
+int batch1_rows() {
+    static const int rows = [] {
+        const char* env = std::getenv("PAGODA_MMVQ_ROWS");
+        const int r = env ? std::atoi(env) : 2;
+        return r == 1 || r == 4 ? r : 2;
+    }();
+    return rows;
+}
+
+// Columns are rounded up to 1, 2, 4 or 8 (the rest skipped in the kernel); more columns
+// share each decoded weight across more rows, so wider batches take more rows per block.
 template <GgmlType T>
 cudaError_t launch_type(const MmvqArgs& a, cudaStream_t s) {
-    const auto blocks = static_cast<unsigned int>((a.n_rows + kWarps - 1) / kWarps);
-    switch (a.n_cols) {
-        case 1:
-            PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, 1>)(a);
-            break;
-        case 2:
-            PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, 2>)(a);
-            break;
-        case 3:
-            PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, 3>)(a);
-            break;
-        case 4:
-            PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, 4>)(a);
-            break;
-        case 5:
-            PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, 5>)(a);
-            break;
-        case 6:
-            PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, 6>)(a);
-            break;
-        case 7:
-            PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, 7>)(a);
-            break;
-        case 8:
-            PAGODA_LAUNCH(blocks, kThreads, 0, s, mmvq_kernel<T, 8>)(a);
-            break;
-        default:
-            return cudaErrorInvalidValue;
+    if (a.n_cols == 1) {
+        switch (batch1_rows()) {
+            case 1:
+                return launch_shape<T, 1, 1>(a, s);
+            case 4:
+                return launch_shape<T, 1, 4>(a, s);
+            default:
+                return launch_shape<T, 1, 2>(a, s);
+        }
     }
-    return cudaGetLastError();
+    if (a.n_cols == 2) return launch_shape<T, 2, 2>(a, s);
+    if (a.n_cols <= 4) return launch_shape<T, 4, 2>(a, s);
+    if (a.n_cols <= 8) return launch_shape<T, 8, 4>(a, s);
+    return cudaErrorInvalidValue;
 }
 
 }  // namespace

@@ -327,4 +327,149 @@ PAGODA_HD void decode_unit<GgmlType::Q6_K>(const uint8_t* row, int u, UnitDecode
     r.mw = 0.0f;
 }
 
+// ---- decode_half: half h (0 or 1) of unit u, as the split matrix-vector kernel reads it --
+// Two lanes share a unit and read disjoint bytes of it: half h takes decode_unit's words
+// {2h, 2h + 1} (values 8h..8h+7, scale dw0) into q[0..1] and {2h + 4, 2h + 5} (values
+// 16+8h..16+8h+7, scale dw1) into q[2..3]. mw multiplies d_act * sum(a) over those 16
+// values only, so the two halves' terms add up to decode_unit's.
+
+struct HalfDecode {
+    int q[4];
+    float dw0, dw1, mw;
+};
+
+template <GgmlType T>
+PAGODA_HD void decode_half(const uint8_t* row, int u, int h, HalfDecode& r);
+
+template <>
+PAGODA_HD void decode_half<GgmlType::Q4_0>(const uint8_t* row, int u, int h, HalfDecode& r) {
+    const uint8_t* b = row + static_cast<int64_t>(u) * 18;
+    const float d = half_bits_to_float(load_u16(b));
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        const int w = load_int_b2(b + 2, 2 * h + i);
+        r.q[i] = w & 0x0F0F0F0F;
+        r.q[i + 2] = (w >> 4) & 0x0F0F0F0F;
+    }
+    r.dw0 = r.dw1 = d;
+    r.mw = -8.0f * d;
+}
+
+template <>
+PAGODA_HD void decode_half<GgmlType::Q4_1>(const uint8_t* row, int u, int h, HalfDecode& r) {
+    const uint8_t* b = row + static_cast<int64_t>(u) * 20;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        const int w = load_int_b4(b + 4, 2 * h + i);
+        r.q[i] = w & 0x0F0F0F0F;
+        r.q[i + 2] = (w >> 4) & 0x0F0F0F0F;
+    }
+    r.dw0 = r.dw1 = half_bits_to_float(load_u16(b));
+    r.mw = half_bits_to_float(load_u16(b + 2));
+}
+
+template <>
+PAGODA_HD void decode_half<GgmlType::Q5_0>(const uint8_t* row, int u, int h, HalfDecode& r) {
+    const uint8_t* b = row + static_cast<int64_t>(u) * 22;
+    const float d = half_bits_to_float(load_u16(b));
+    const int qh = load_int_b2(b + 2, 0);
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        const int wi = 2 * h + i;
+        const int w = load_int_b2(b + 6, wi);
+        r.q[i] = (w & 0x0F0F0F0F) | spread_bits_to_b4((qh >> (4 * wi)) & 0xF);
+        r.q[i + 2] = ((w >> 4) & 0x0F0F0F0F) | spread_bits_to_b4((qh >> (16 + 4 * wi)) & 0xF);
+    }
+    r.dw0 = r.dw1 = d;
+    r.mw = -16.0f * d;
+}
+
+template <>
+PAGODA_HD void decode_half<GgmlType::Q5_1>(const uint8_t* row, int u, int h, HalfDecode& r) {
+    const uint8_t* b = row + static_cast<int64_t>(u) * 24;
+    const int qh = load_int_b4(b + 4, 0);
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        const int wi = 2 * h + i;
+        const int w = load_int_b4(b + 8, wi);
+        r.q[i] = (w & 0x0F0F0F0F) | spread_bits_to_b4((qh >> (4 * wi)) & 0xF);
+        r.q[i + 2] = ((w >> 4) & 0x0F0F0F0F) | spread_bits_to_b4((qh >> (16 + 4 * wi)) & 0xF);
+    }
+    r.dw0 = r.dw1 = half_bits_to_float(load_u16(b));
+    r.mw = half_bits_to_float(load_u16(b + 2));
+}
+
+template <>
+PAGODA_HD void decode_half<GgmlType::Q8_0>(const uint8_t* row, int u, int h, HalfDecode& r) {
+    const uint8_t* b = row + static_cast<int64_t>(u) * 34;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        r.q[i] = load_int_b2(b + 2, 2 * h + i);
+        r.q[i + 2] = load_int_b2(b + 2, 2 * h + 4 + i);
+    }
+    r.dw0 = r.dw1 = half_bits_to_float(load_u16(b));
+    r.mw = 0.0f;
+}
+
+template <>
+PAGODA_HD void decode_half<GgmlType::Q4_K>(const uint8_t* row, int u, int h, HalfDecode& r) {
+    const uint8_t* b = row + static_cast<int64_t>(u / 8) * 144;
+    const int j = u % 8;
+    int sc, m;
+    k4_scale_min(b + 4, j, sc, m);
+    const uint8_t* qs = b + 16 + 32 * (j / 2);
+    const int shift = (j & 1) * 4;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        r.q[i] = (load_int_b4(qs, 2 * h + i) >> shift) & 0x0F0F0F0F;
+        r.q[i + 2] = (load_int_b4(qs, 2 * h + 4 + i) >> shift) & 0x0F0F0F0F;
+    }
+    r.dw0 = r.dw1 = half_bits_to_float(load_u16(b)) * static_cast<float>(sc);
+    r.mw = -half_bits_to_float(load_u16(b + 2)) * static_cast<float>(m);
+}
+
+template <>
+PAGODA_HD void decode_half<GgmlType::Q5_K>(const uint8_t* row, int u, int h, HalfDecode& r) {
+    const uint8_t* b = row + static_cast<int64_t>(u / 8) * 176;
+    const int j = u % 8;
+    int sc, m;
+    k4_scale_min(b + 4, j, sc, m);
+    const uint8_t* qh = b + 16;
+    const uint8_t* qs = b + 48 + 32 * (j / 2);
+    const int shift = (j & 1) * 4;
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+        const int wi = 2 * h + (k & 1) + 4 * (k >> 1);
+        const int lo = (load_int_b4(qs, wi) >> shift) & 0x0F0F0F0F;
+        const int hi = ((load_int_b4(qh, wi) >> j) & 0x01010101) << 4;
+        r.q[k] = lo | hi;
+    }
+    r.dw0 = r.dw1 = half_bits_to_float(load_u16(b)) * static_cast<float>(sc);
+    r.mw = -half_bits_to_float(load_u16(b + 2)) * static_cast<float>(m);
+}
+
+template <>
+PAGODA_HD void decode_half<GgmlType::Q6_K>(const uint8_t* row, int u, int h, HalfDecode& r) {
+    const uint8_t* b = row + static_cast<int64_t>(u / 8) * 210;
+    const int j = u % 8;
+    const int hb = j / 4;
+    const int qq = j % 4;
+    const uint8_t* ql = b + 64 * hb + 32 * (qq & 1);
+    const uint8_t* qh = b + 128 + 32 * hb;
+    const int lshift = qq >= 2 ? 4 : 0;
+    const int hshift = 2 * qq;
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+        const int wi = 2 * h + (k & 1) + 4 * (k >> 1);
+        const int lo = (load_int_b2(ql, wi) >> lshift) & 0x0F0F0F0F;
+        const int hi = ((load_int_b2(qh, wi) >> hshift) & 0x03030303) << 4;
+        r.q[k] = static_cast<int>(((static_cast<uint32_t>(lo | hi) | 0x80808080u) - 0x20202020u) ^ 0x80808080u);
+    }
+    const int8_t* scales = reinterpret_cast<const int8_t*>(b + 192);
+    const float d = half_bits_to_float(load_u16(b + 208));
+    r.dw0 = d * static_cast<float>(scales[8 * hb + 2 * qq]);
+    r.dw1 = d * static_cast<float>(scales[8 * hb + 2 * qq + 1]);
+    r.mw = 0.0f;
+}
+
 }  // namespace pagoda::cuda

@@ -211,6 +211,14 @@ else
     record SKIP selftest "not built"
 fi
 
+# ---- 2b. CUDA graphs (opt-in with PAGODA_CUDA_GRAPHS=1 until this step passes on a GPU) --
+if [[ -x $BIN/pagoda-gpu-selftest ]]; then
+    run_step selftest-graphs 120 "$SELFTEST_LOG" env PAGODA_CUDA_GRAPHS=1 "$BIN/pagoda-gpu-selftest" \
+        --filter Model_,GraphDecode
+    counts=$(grep '^SUMMARY' "$SELFTEST_LOG" | tail -1 | sed 's/^SUMMARY selftest: //')
+    if [[ $LAST_RC == 0 ]]; then record PASS selftest-graphs "$counts"; else record FAIL selftest-graphs "rc=$LAST_RC; $counts"; fi
+fi
+
 # ---- 3. GoogleTest suite (same cases in one process, plus error-handling tests) --------
 GTEST_LOG=$OUT/gtest.log
 : >"$GTEST_LOG"

@@ -13,8 +13,12 @@
 // once + the K and V of each sequence's context.
 //
 //   pagoda-gpu-bench [--type q4_0|f16|q8_0|q4_k|q6_k] [--batch N] [--ctx N] [--tokens N]
-//                    [--layers N] [--json PATH] [--small] [--cpu]
+//                    [--layers N] [--json PATH] [--small] [--cpu] [--profile] [--no-graphs]
 // --small: a tiny model shape; --cpu: the CPU backend (checks this program without a GPU).
+// --profile: CUDA events around every op (graphs off), then a table of decode time per
+//   op kind (ms/step, % of the step) and the effective bandwidth of each matmul kind.
+// --no-graphs: decode steps launched op by op instead of replayed as CUDA graphs. Graphs
+// are opt-in until verified on a GPU: without PAGODA_CUDA_GRAPHS=1 they stay off anyway.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -27,6 +31,7 @@
 #include "backend/backend.h"
 #include "backend/cpu/create_cpu_backend.h"
 #include "create_cuda_backend.h"
+#include "cuda_bench_profile.h"
 #include "cuda_bench_support.h"
 #include "model/ggml_type.h"
 #include "model/quant/quant.h"
@@ -117,8 +122,38 @@ Result<Weights> make_weights(Backend& b, const Shape& s, GgmlType type) {
     return w;
 }
 
-// One step: [n_tokens] -> logits [logit_rows, vocab] on the host.
-Status forward(Backend& b, const Shape& s, const Weights& w, const StepInputs& in, std::vector<float>& logits) {
+// Matmul kinds the profile reports bandwidth for, and the weight bytes each reads per step.
+constexpr const char* kMatmulKinds[] = {"matmul q,k,v", "matmul o", "matmul gate,up", "matmul down", "matmul lm_head"};
+
+uint64_t matmul_kind_bytes(const Weights& w, int kind) {
+    uint64_t total = 0;
+    if (kind == 4) return tensor_bytes(w.out);
+    for (const LayerWeights& l : w.layers) {
+        switch (kind) {
+            case 0:
+                total += tensor_bytes(l.wq) + tensor_bytes(l.wk) + tensor_bytes(l.wv);
+                break;
+            case 1:
+                total += tensor_bytes(l.wo);
+                break;
+            case 2:
+                total += tensor_bytes(l.w_gate) + tensor_bytes(l.w_up);
+                break;
+            default:
+                total += tensor_bytes(l.w_down);
+                break;
+        }
+    }
+    return total;
+}
+
+// One step: [n_tokens] -> logits [logit_rows, vocab] on the host. With a profiler, each
+// op's stream time is attributed to its kind.
+Status forward(Backend& b, const Shape& s, const Weights& w, const StepInputs& in, std::vector<float>& logits,
+               CudaOpProfiler* prof = nullptr) {
+    auto P = [prof](const char* kind) {
+        if (prof) prof->mark(kind);
+    };
     const int64_t n = in.n_tokens();
     b.reset_scratch();
     auto act = [&](int64_t rows, int64_t cols) { return b.alloc_activations(rows, cols); };
@@ -140,29 +175,46 @@ Status forward(Backend& b, const Shape& s, const Weights& w, const StepInputs& i
     ap.scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
 
     PAGODA_RETURN_IF_ERROR(b.begin_step(in));
+    P("embed");
     b.embed(w.embd, *x);
     for (int32_t l = 0; l < s.n_layers; ++l) {
         const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
+        P("rms_norm");
         b.rms_norm(*x, lw.attn_norm, s.eps, *h);
+        P(kMatmulKinds[0]);
         b.matmul(lw.wq, *h, *q);
         b.matmul(lw.wk, *h, *k);
         b.matmul(lw.wv, *h, *v);
+        P("rope");
         b.rope(*q, s.n_heads, rp);
         b.rope(*k, s.n_kv_heads, rp);
+        P("kv_write");
         b.kv_write(l, *k, *v);
+        P("attention");
         b.attention(l, *q, *a, ap);
+        P(kMatmulKinds[1]);
         b.matmul(lw.wo, *a, *o);
+        P("add");
         b.add(*x, *o);
+        P("rms_norm");
         b.rms_norm(*x, lw.ffn_norm, s.eps, *h);
+        P(kMatmulKinds[2]);
         b.matmul(lw.w_gate, *h, *g);
         b.matmul(lw.w_up, *h, *u);
+        P("silu_mul");
         b.silu_mul(*g, *u, *g);
+        P(kMatmulKinds[3]);
         b.matmul(lw.w_down, *g, *o);
+        P("add");
         b.add(*x, *o);
     }
+    P("gather_logit_rows");
     b.gather_logit_rows(*x, *xo);
+    P("rms_norm");
     b.rms_norm(*xo, w.out_norm, s.eps, *xo);
+    P(kMatmulKinds[4]);
     b.matmul(w.out, *xo, *lo);
+    P("end");
     PAGODA_RETURN_IF_ERROR(b.end_step());
     logits.resize(static_cast<size_t>(n_out * s.vocab));
     return b.read(*lo, logits.data());
@@ -203,6 +255,37 @@ struct Batch {
     }
 };
 
+// The --profile table: GPU time per op kind per decode step, and the matmuls' bandwidth.
+void print_profile(const CudaOpProfiler& prof, const Weights& w, int32_t n_steps, double wall_step_ms) {
+    const auto rows = prof.totals();
+    double total = 0.0;
+    for (const auto& r : rows) total += r.ms;
+    std::printf("PROFILE decode, %d steps (graphs off; wall %.3f ms/step, GPU ops %.3f ms/step)\n", n_steps,
+                wall_step_ms, total / n_steps);
+    std::printf("PROFILE %-20s %10s %7s %9s %10s\n", "op", "ms/step", "%", "calls", "GB/s");
+    double matmul_ms = 0.0;
+    uint64_t matmul_bytes = 0;
+    for (const auto& r : rows) {
+        int kind = -1;
+        for (int i = 0; i < 5; ++i) {
+            if (r.kind == kMatmulKinds[i]) kind = i;
+        }
+        const double ms = r.ms / n_steps;
+        char gbs[32] = "";
+        if (kind >= 0) {
+            const uint64_t bytes = matmul_kind_bytes(w, kind);
+            matmul_ms += ms;
+            matmul_bytes += bytes;
+            std::snprintf(gbs, sizeof gbs, "%.0f", ms > 0 ? bytes / (ms * 1e-3) / 1e9 : 0.0);
+        }
+        std::printf("PROFILE %-20s %10.4f %6.1f%% %9.1f %10s\n", r.kind.c_str(), ms,
+                    total > 0 ? 100.0 * r.ms / total : 0.0, static_cast<double>(r.count) / n_steps, gbs);
+    }
+    std::printf("PROFILE matmuls: %.3f ms/step for %.2f GB = %.0f GB/s effective; everything else %.3f ms/step\n",
+                matmul_ms, matmul_bytes / 1e9, matmul_ms > 0 ? matmul_bytes / (matmul_ms * 1e-3) / 1e9 : 0.0,
+                total / n_steps - matmul_ms);
+}
+
 TokenId argmax(const float* v, int64_t n) { return static_cast<TokenId>(std::max_element(v, v + n) - v); }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -214,6 +297,7 @@ int run(int argc, char** argv) {
     std::string type_name = "q4_0";
     int32_t batch = 1, ctx = 512, n_decode = 64;
     std::string json_path;
+    bool profile = false, graphs = true;
     for (int i = 1; i < argc; ++i) {
         auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : ""; };
         const char* arg = argv[i];
@@ -231,6 +315,10 @@ int run(int argc, char** argv) {
             json_path = next();
         } else if (!std::strcmp(arg, "--cpu")) {
             g_cpu_mode = true;
+        } else if (!std::strcmp(arg, "--profile")) {
+            profile = true;
+        } else if (!std::strcmp(arg, "--no-graphs")) {
+            graphs = false;
         } else if (!std::strcmp(arg, "--small")) {
             shape.dim = 256;
             shape.n_layers = 2;
@@ -242,7 +330,7 @@ int run(int argc, char** argv) {
         } else {
             std::fprintf(stderr,
                          "usage: pagoda-gpu-bench [--type q4_0|f16|q8_0|q4_k|q6_k] [--batch N] [--ctx N] "
-                         "[--tokens N] [--layers N] [--json PATH] [--small] [--cpu]\n");
+                         "[--tokens N] [--layers N] [--json PATH] [--small] [--cpu] [--profile] [--no-graphs]\n");
             return 64;
         }
     }
@@ -264,6 +352,22 @@ int run(int argc, char** argv) {
         backend = std::move(created.value());
     }
     Backend& b = *backend;
+    std::unique_ptr<CudaOpProfiler> prof;
+    if (!g_cpu_mode) {
+        // Events around each op only time the ops when they launch one by one.
+        if (Status s = cuda_set_graphs(b, graphs && !profile); !s) {
+            std::printf("FAIL bench: %s\n", s.to_string().c_str());
+            return 1;
+        }
+        if (profile) {
+            auto p = CudaOpProfiler::create(b);
+            if (!p.is_ok()) {
+                std::printf("FAIL bench: profiler: %s\n", p.status().to_string().c_str());
+                return 1;
+            }
+            prof = std::move(p.value());
+        }
+    }
     std::printf("bench: %s, shape (%d layers, dim %d, ffn %d, vocab %d, %d/%d heads), %s weights\n", b.name().c_str(),
                 shape.n_layers, shape.dim, shape.ffn, shape.vocab, shape.n_heads, shape.n_kv_heads, type_name.c_str());
     std::fflush(stdout);
@@ -321,15 +425,24 @@ int run(int argc, char** argv) {
     double decode_s = 0.0;
     for (int32_t step = 0; step < warmup + n_decode; ++step) {
         t0 = std::chrono::steady_clock::now();
-        if (Status s = forward(b, shape, *weights, bt.step(seqs, ctx + step, 1, tok), logits); !s) {
+        if (Status s = forward(b, shape, *weights, bt.step(seqs, ctx + step, 1, tok), logits, prof.get()); !s) {
             std::printf("FAIL bench: decode: %s\n", s.to_string().c_str());
             return 1;
         }
         tok = argmax(logits.data(), shape.vocab);
         if (step >= warmup) decode_s += seconds_since(t0);
+        if (prof) {
+            if (Status s = prof->collect(); !s) {
+                std::printf("FAIL bench: profiler: %s\n", s.to_string().c_str());
+                return 1;
+            }
+            if (step + 1 == warmup) prof->reset();  // count the timed steps only
+        }
     }
     const double step_ms = decode_s / n_decode * 1e3;
     const double tok_s = batch * n_decode / decode_s;
+    if (!g_cpu_mode) std::printf("bench: %s\n", cuda_graph_summary(b).c_str());
+    if (prof) print_profile(*prof, *weights, n_decode, step_ms);
 
     // Roofline: every weight once, plus each sequence's K and V (F16) at the mean context.
     const double mean_ctx = ctx + warmup + (n_decode - 1) / 2.0;
@@ -349,9 +462,10 @@ int run(int argc, char** argv) {
             std::fprintf(f,
                          "{\"device\":\"%s\",\"type\":\"%s\",\"batch\":%d,\"ctx\":%d,\"decode_tok_s\":%.2f,"
                          "\"step_ms\":%.3f,\"prefill_tok_s\":%.1f,\"bytes_per_step\":%.0f,\"copy_bw_gbs\":%.1f,"
-                         "\"roofline_tok_s\":%.2f,\"roofline_fraction\":%.4f}\n",
+                         "\"roofline_tok_s\":%.2f,\"roofline_fraction\":%.4f,\"graphs\":%s}\n",
                          b.name().c_str(), type_name.c_str(), batch, ctx, tok_s, step_ms, ctx / prefill_s,
-                         bytes_per_step, bandwidth, roofline_tok_s, roofline_step_ms / step_ms);
+                         bytes_per_step, bandwidth, roofline_tok_s, roofline_step_ms / step_ms,
+                         graphs && !profile && !g_cpu_mode ? "true" : "false");
             std::fclose(f);
         }
     }

@@ -171,6 +171,19 @@ std::vector<AttentionScenario> attention_scenarios() {
     s.push_back(
         {"long_2seqs_q8", {{3000, 1}, {4095, 1}}, 32, 8, 128, 16, GgmlType::Q8_0, AttentionMode::normal, false, false});
     s.push_back({"long4096_f32_bs32", {{4095, 1}}, 16, 2, 64, 32, GgmlType::F32, AttentionMode::normal, false, false});
+
+    // Q8_0 caches through every kernel path: split-K with its merge, the tiled kernel on
+    // decode and on a 19-tile prompt, the decode kernel on chunked prefill, the largest
+    // head, other block sizes.
+    const GgmlType q8 = GgmlType::Q8_0;
+    s.push_back({"decode4_split64", decode4, 8, 2, 64, 16, q8, AttentionMode::split64, false, false});
+    s.push_back({"decode4_prefillkernel", decode4, 8, 2, 64, 16, q8, AttentionMode::force_prefill, false, false});
+    s.push_back({"decode4_bs8", decode4, 8, 2, 64, 8, q8, AttentionMode::normal, false, false});
+    s.push_back({"mixed_hd128_decodekernel", mixed, 16, 4, 128, 16, q8, AttentionMode::force_decode, true, false});
+    s.push_back({"mixed_hd128_bs32", mixed, 16, 4, 128, 32, q8, AttentionMode::normal, true, false});
+    s.push_back({"hd256", {{40, 20}, {70, 1}}, 8, 8, 256, 16, q8, AttentionMode::normal, true, false});
+    s.push_back({"hd160_group5", {{21, 12}, {50, 1}}, 10, 2, 160, 16, q8, AttentionMode::normal, true, false});
+    s.push_back({"prefill300_hd128", {{0, 300}}, 8, 8, 128, 16, q8, AttentionMode::normal, false, false});
     return s;
 }
 

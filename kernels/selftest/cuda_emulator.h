@@ -138,6 +138,8 @@ inline int dp4a(int a, int b, int c) {
 #define __shared__ static
 #define __forceinline__ inline
 #define __launch_bounds__(...)
+#undef __grid_constant__
+#define __grid_constant__
 
 #define threadIdx (::pagoda::emu::t_thread.index)
 #define blockIdx (::pagoda::emu::t_thread.block->index)

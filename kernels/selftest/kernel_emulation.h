@@ -20,4 +20,8 @@ struct EmulationCase {
 
 const std::vector<EmulationCase>& emulation_cases();
 
+// Case lists of other files (emulation_cases_*.cpp).
+void add_lora_emulation_cases(std::vector<EmulationCase>& cases);
+void add_sampling_emulation_cases(std::vector<EmulationCase>& cases);
+
 }  // namespace pagoda::gpu_parity

@@ -193,10 +193,10 @@ CaseResult dequantize_f16_case(GgmlType type) {
     return compare(got, ref, 1e-12);
 }
 
-CaseResult mmvq_case(GgmlType type, int32_t n) {
+CaseResult mmvq_case(GgmlType type, int32_t n, int64_t k = 512) {
     Backend& cpu = *cpu_backend();
     cpu.reset_scratch();
-    const int64_t m = 37, k = 512;  // 37 rows: the last block of 4 warps is partly idle
+    const int64_t m = 37;  // 37 rows: not a multiple of the 2 or 4 rows a block takes
     const std::vector<uint8_t> w = random_weight(type, m, k, 100 + n);
     const auto x = random_normal(static_cast<size_t>(n * k), 200 + n);
     auto tw = cpu.load_weight(type, m, k, w.data());
@@ -221,6 +221,41 @@ CaseResult mmvq_case(GgmlType type, int32_t n) {
     a.n_cols = n;
     if (auto e = ck::launch_mmvq(a, nullptr)) return launch_failed(e);
     return compare(got, *ref, 5e-4);
+}
+
+// gemv.cu (dense small-batch matmul) vs the CPU backend; BF16 weights get activations
+// rounded to bf16 first, as CudaBackend::matmul_gemv does.
+CaseResult gemv_case(GgmlType type, int32_t n, int64_t m, int64_t k) {
+    Backend& cpu = *cpu_backend();
+    cpu.reset_scratch();
+    const std::vector<uint8_t> w = random_weight(type, m, k, 400 + n);
+    const auto x = random_normal(static_cast<size_t>(n * k), 500 + n);
+    auto tw = cpu.load_weight(type, m, k, w.data());
+    auto tx = cpu_upload(cpu, x, n, k);
+    auto to = cpu.alloc_activations(n, m);
+    if (!tw.is_ok() || !tx.is_ok() || !to.is_ok()) return CaseResult::fail("cpu allocation");
+    cpu.matmul(*tw, *tx, *to);
+    if (Status s = cpu.end_step(); !s) return CaseResult::fail(s.to_string());
+    auto ref = cpu_read(cpu, *to);
+
+    std::vector<uint16_t> xh(x.size());
+    const void* xw = x.data();
+    if (type == GgmlType::BF16) {
+        if (auto e = ck::launch_convert_f32({x.data(), xh.data(), static_cast<int64_t>(x.size()), true}, nullptr))
+            return launch_failed(e);
+        xw = xh.data();
+    }
+    std::vector<float> got(static_cast<size_t>(n * m), -777.0f);
+    ck::GemvArgs a{};
+    a.type = type;
+    a.w = w.data();
+    a.x = xw;
+    a.out = got.data();
+    a.n_rows = m;
+    a.n_in = k;
+    a.n_cols = n;
+    if (auto e = ck::launch_gemv(a, nullptr)) return launch_failed(e);
+    return compare(got, *ref, 1e-9);  // summation order only
 }
 
 // The CUDA backend's attention path on emulated kernels: kv_write, then the kernel
@@ -341,9 +376,20 @@ const std::vector<EmulationCase>& emulation_cases() {
         for (GgmlType t : quants) {
             c.push_back({std::string("Emu_DequantizeF16_") + ggml_type_name(t), t == GgmlType::Q5_K,
                          [t] { return dequantize_f16_case(t); }});
-            for (int32_t n : {1, 3, 8}) {
+            for (int32_t n : {1, 2, 3, 4, 5, 8}) {
                 c.push_back({std::string("Emu_Mmvq_") + ggml_type_name(t) + "_n" + std::to_string(n), n == 3,
                              [t, n] { return mmvq_case(t, n); }});
+            }
+            // An odd number of units per row (129 of 32), so threads end the row unevenly.
+            if (ggml_type_info(t).block_size == 32) {
+                c.push_back({std::string("Emu_Mmvq_") + ggml_type_name(t) + "_n2_k4128", false,
+                             [t] { return mmvq_case(t, 2, 4128); }});
+            }
+        }
+        for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::BF16}) {
+            for (int32_t n : {1, 2, 3, 5, 8}) {
+                c.push_back({std::string("Emu_Gemv_") + ggml_type_name(t) + "_n" + std::to_string(n),
+                             n == 3 && t == GgmlType::F16, [t, n] { return gemv_case(t, n, 37, 520); }});
             }
         }
         for (const AttentionScenario& sc : attention_scenarios()) {
@@ -353,6 +399,8 @@ const std::vector<EmulationCase>& emulation_cases() {
                                name == "hd112_group3_f16";
             c.push_back({"Emu_Attention_" + name, quick, [sc] { return attention_case(sc); }});
         }
+        add_lora_emulation_cases(c);
+        add_sampling_emulation_cases(c);
         return c;
     }();
     return cases;

@@ -1,7 +1,14 @@
-// Parity cases for matmul: every weight type x token counts 1, 3, 8 (dp4a kernels for
-// quantized weights), 9, 17, 64 (cuBLAS paths) x shapes with odd output counts.
+// Parity cases for matmul: every weight type x token counts 1, 2, 3, 4, 8 (one launch of
+// the small-batch kernels: mmvq for quantized weights, gemv for dense ones), 9, 16, 17,
+// 32 (quantized: mmvq in groups of 8; dense: cuBLAS), 33, 64 (cuBLAS) x shapes with odd
+// output counts (not a multiple of the 1, 2 or 4 rows a small-batch block takes).
+// Then each small-batch kernel against the cuBLAS path, and decode steps replayed as
+// CUDA graphs against the CPU.
+#include <map>
 #include <string>
+#include <utility>
 
+#include "cuda_bench_profile.h"
 #include "model/ggml_type.h"
 #include "parity_harness.h"
 
@@ -41,7 +48,7 @@ void add_matmul_cases(std::vector<ParityCase>& cases) {
         if (block == 1) shapes.push_back({77, 100});     // widths no quantized type allows
         if (block == 32) shapes.push_back({130, 4128});  // 129 blocks of 32
         for (const Shape& sh : shapes) {
-            for (int32_t n : {1, 3, 8, 9, 17, 64}) {
+            for (int32_t n : {1, 2, 3, 4, 8, 9, 16, 17, 32, 33, 64}) {
                 ParityCase c;
                 c.name = std::string("Matmul_") + ggml_type_name(type) + "_n" + std::to_string(n) + "_" +
                          std::to_string(sh.m) + "x" + std::to_string(sh.k);
@@ -72,7 +79,8 @@ void add_matmul_cases(std::vector<ParityCase>& cases) {
     }
 
     // The same small batch through both GPU paths: dp4a kernel vs dequantize + cuBLAS.
-    for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_K}) {
+    for (GgmlType type :
+         {GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::F16, GgmlType::BF16, GgmlType::F32}) {
         ParityCase c;
         c.name = std::string("Matmul_") + ggml_type_name(type) + "_n4_cublas_path";
         c.quick = true;
@@ -100,6 +108,74 @@ void add_matmul_cases(std::vector<ParityCase>& cases) {
                     return Status::ok();
                 },
                 threshold_for(type));
+        };
+        cases.push_back(std::move(c));
+    }
+
+    // Decode steps through the step recorder: the first is launched eagerly, the second
+    // captured into a CUDA graph, the rest replayed from it, each with new inputs
+    // written into the same buffers. Every step must match the CPU, and (with graphs on)
+    // some step must have been replayed.
+    for (GgmlType type : {GgmlType::Q4_0, GgmlType::F16}) {
+        ParityCase c;
+        c.name = std::string("Matmul_GraphDecodeSteps_") + ggml_type_name(type);
+        c.quick = type == GgmlType::Q4_0;
+        c.run = [type](Backends& b) {
+            const int64_t dim = 512, hidden = 1056;
+            const StepBuilder step({{5, 1}, {40, 1}, {17, 1}}, 16, 64, 100, 77);
+            const int32_t n = step.n_tokens();
+            const std::vector<uint8_t> w1 = random_weight(type, hidden, dim, 600);
+            const std::vector<uint8_t> w2 = random_weight(type, dim, hidden, 601);
+            const auto norm = random_normal(static_cast<size_t>(dim), 602);
+            const uint64_t replays_before = b.cuda ? b.cuda->graph_stats().graph_launches : 0;
+            // Loaded once per backend: a replay needs the same weight pointers every step.
+            std::map<const Backend*, std::pair<Tensor, Tensor>> weights;
+            for (int s = 0; s < 5; ++s) {
+                const auto x = random_normal(static_cast<size_t>(n * dim), 700 + s);
+                CaseResult r = compare_runs(
+                    b,
+                    [&](Backend& be, std::vector<float>& out) -> Status {
+                        if (!weights.count(&be)) {
+                            auto t1 = be.load_weight(type, hidden, dim, w1.data());
+                            auto t2 = be.load_weight(type, dim, hidden, w2.data());
+                            if (!t1.is_ok()) return t1.status();
+                            if (!t2.is_ok()) return t2.status();
+                            weights[&be] = {*t1, *t2};
+                        }
+                        const Tensor* t1 = &weights[&be].first;
+                        const Tensor* t2 = &weights[&be].second;
+                        be.reset_scratch();
+                        auto tn = upload(be, norm, 1, dim);
+                        auto tx = upload(be, x, n, dim);
+                        auto th = be.alloc_activations(n, dim);
+                        auto tu = be.alloc_activations(n, hidden);
+                        auto to = be.alloc_activations(n, dim);
+                        if (!tn.is_ok() || !tx.is_ok() || !th.is_ok() || !tu.is_ok() || !to.is_ok()) {
+                            return out_of_memory("allocation failed");
+                        }
+                        PAGODA_RETURN_IF_ERROR(be.begin_step(step.inputs()));
+                        be.rms_norm(*tx, *tn, 1e-5f, *th);
+                        be.matmul(*t1, *th, *tu);
+                        be.silu_mul(*tu, *tu, *tu);
+                        be.matmul(*t2, *tu, *to);
+                        be.add(*to, *tx);
+                        PAGODA_RETURN_IF_ERROR(be.end_step());
+                        auto v = download(be, *to);
+                        if (!v.is_ok()) return v.status();
+                        out = std::move(v.value());
+                        return Status::ok();
+                    },
+                    threshold_for(type));
+                if (r.outcome != CaseResult::Outcome::pass) {
+                    r.detail = "step " + std::to_string(s) + ": " + r.detail;
+                    return r;
+                }
+            }
+            if (b.cuda && b.cuda->graphs_enabled() && b.cuda->graph_stats().graph_launches == replays_before) {
+                return CaseResult::fail("no decode step was replayed from a CUDA graph (" +
+                                        cuda_graph_summary(*b.cuda) + ")");
+            }
+            return CaseResult::pass("5 steps match; " + cuda_graph_summary(b.gpu));
         };
         cases.push_back(std::move(c));
     }

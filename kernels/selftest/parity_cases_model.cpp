@@ -37,12 +37,12 @@ Result<std::unique_ptr<Model>> load_model(const ModelSource& src, Backend& be) {
 }
 
 Result<GreedyRun> run_greedy(Backend& be, const ModelSource& src, const std::vector<TokenId>& prompt, int32_t n_gen,
-                             int32_t prefill_chunk) {
+                             int32_t prefill_chunk, GgmlType kv_type = GgmlType::F16) {
     auto model = load_model(src, be);
     if (!model.is_ok()) return model.status();
     Transformer& t = (*model)->transformer();
     const int32_t n_blocks = (static_cast<int32_t>(prompt.size()) + n_gen + 15) / 16 + 1;
-    PAGODA_RETURN_IF_ERROR(t.init_kv_cache(t.kv_cache_config(n_blocks, GgmlType::F16, 16)));
+    PAGODA_RETURN_IF_ERROR(t.init_kv_cache(t.kv_cache_config(n_blocks, kv_type, 16)));
     BlockAllocator blocks(n_blocks);
     SamplerParams sp;
     sp.temperature = 0.0f;
@@ -66,8 +66,9 @@ Result<GreedyRun> run_greedy(Backend& be, const ModelSource& src, const std::vec
 }
 
 // CPU logits after `context` (one prefill step), for judging a divergence.
-Result<std::vector<float>> last_logits(Backend& be, const ModelSource& src, const std::vector<TokenId>& context) {
-    auto r = run_greedy(be, src, context, 1, 4096);
+Result<std::vector<float>> last_logits(Backend& be, const ModelSource& src, const std::vector<TokenId>& context,
+                                       GgmlType kv_type = GgmlType::F16) {
+    auto r = run_greedy(be, src, context, 1, 4096, kv_type);
     if (!r.is_ok()) return r.status();
     return std::move(r->prompt_logits);
 }
@@ -82,11 +83,12 @@ std::string ids(const std::vector<TokenId>& t, size_t from, size_t count) {
 }
 
 CaseResult compare_greedy(Backends& b, const ModelSource& src, const std::vector<TokenId>& prompt, int32_t n_gen,
-                          int32_t prefill_chunk, double logit_threshold, float near_tie) {
-    auto cpu = run_greedy(b.cpu, src, prompt, n_gen, prefill_chunk);
+                          int32_t prefill_chunk, double logit_threshold, float near_tie,
+                          GgmlType kv_type = GgmlType::F16) {
+    auto cpu = run_greedy(b.cpu, src, prompt, n_gen, prefill_chunk, kv_type);
     if (!cpu.is_ok()) return CaseResult::fail("cpu backend: " + cpu.status().to_string());
     b.cpu.reset_scratch();
-    auto gpu = run_greedy(b.gpu, src, prompt, n_gen, prefill_chunk);
+    auto gpu = run_greedy(b.gpu, src, prompt, n_gen, prefill_chunk, kv_type);
     if (!gpu.is_ok()) return CaseResult::fail("cuda backend: " + gpu.status().to_string());
     CaseResult logits = compare(gpu->prompt_logits, cpu->prompt_logits, logit_threshold);
     if (logits.outcome != CaseResult::Outcome::pass) return CaseResult::fail("prompt logits: " + logits.detail);
@@ -103,7 +105,7 @@ CaseResult compare_greedy(Backends& b, const ModelSource& src, const std::vector
     // How close was the CPU's own choice between the two tokens?
     std::vector<TokenId> context = prompt;
     context.insert(context.end(), tc.begin(), tc.begin() + static_cast<std::ptrdiff_t>(i));
-    auto l = last_logits(b.cpu, src, context);
+    auto l = last_logits(b.cpu, src, context, kv_type);
     if (!l.is_ok()) return CaseResult::fail(where + "; " + l.status().to_string());
     const float gap = (*l)[static_cast<size_t>(tc[i])] - (*l)[static_cast<size_t>(tg[i])];
     where += "; cpu logit gap " + std::to_string(gap);
@@ -127,6 +129,7 @@ struct RandomCase {
     int32_t heads;
     int32_t kv_heads;
     int32_t prefill_chunk;
+    GgmlType kv = GgmlType::F16;  // KV cache type
 };
 
 }  // namespace
@@ -154,6 +157,9 @@ void add_model_cases(std::vector<ParityCase>& cases) {
         {"qwen3_q8_0", "qwen3", fixtures::RandomModelType::q8_0, 2, 1, 512},
         {"mistral_f16", "mistral", fixtures::RandomModelType::f16, 8, 2, 512},
         {"llama_f32", "llama", fixtures::RandomModelType::f32, 4, 4, 5},
+        // Q8_0 KV cache: quantized by kv_write, read by decode and chunked prefill.
+        {"llama3_q4_k_m_kvq8", "llama3", fixtures::RandomModelType::q4_k_m, 4, 2, 512, GgmlType::Q8_0},
+        {"qwen2_f16_kvq8_chunked7", "qwen2", fixtures::RandomModelType::f16, 4, 2, 7, GgmlType::Q8_0},
     };
     for (const RandomCase& rc : randoms) {
         ParityCase c;
@@ -178,9 +184,9 @@ void add_model_cases(std::vector<ParityCase>& cases) {
             const std::vector<uint8_t> bytes = writer.to_bytes();
             std::vector<TokenId> prompt = {1};
             for (int i = 0; i < 19; ++i) prompt.push_back(260 + (i * 37) % 250);
-            const bool quantized = rc.type != fixtures::RandomModelType::f32;
+            const bool quantized = rc.type != fixtures::RandomModelType::f32 || rc.kv == GgmlType::Q8_0;
             return compare_greedy(b, {"", &bytes}, prompt, 32, rc.prefill_chunk, quantized ? 2e-3 : 1e-6,
-                                  quantized ? 0.5f : 1e-3f);
+                                  quantized ? 0.5f : 1e-3f, rc.kv);
         };
         cases.push_back(std::move(c));
     }

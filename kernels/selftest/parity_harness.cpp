@@ -19,6 +19,8 @@ const std::vector<ParityCase>& all_cases() {
         add_matmul_cases(c);
         add_attention_cases(c);
         add_model_cases(c);
+        add_lora_cases(c);
+        add_sampling_cases(c);
         return c;
     }();
     return cases;

@@ -78,5 +78,7 @@ void add_op_cases(std::vector<ParityCase>& cases);
 void add_matmul_cases(std::vector<ParityCase>& cases);
 void add_attention_cases(std::vector<ParityCase>& cases);
 void add_model_cases(std::vector<ParityCase>& cases);
+void add_lora_cases(std::vector<ParityCase>& cases);
+void add_sampling_cases(std::vector<ParityCase>& cases);
 
 }  // namespace pagoda::gpu_parity
