@@ -15,6 +15,8 @@ namespace {
 
 constexpr double kRateWindowSeconds = 5.0;
 constexpr int64_t kDefaultKvBytes = int64_t{1} << 30;
+// Device memory left for activations and workspaces when the KV pool is sized from a fraction of it.
+constexpr int64_t kActivationReserveBytes = int64_t{512} << 20;
 constexpr int32_t kMaxTopLogprobs = 20;
 
 int64_t div_ceil(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -43,6 +45,8 @@ Result<std::unique_ptr<EngineCore>> EngineCore::create(Model& model, const Engin
     if (config.max_model_len < 0 || config.kv_blocks < 0 || config.kv_memory_bytes < 0)
         return invalid_argument("max_model_len, kv_blocks and kv_memory_bytes must not be negative");
     if (config.lora_memory_bytes < 0) return invalid_argument("lora_memory_bytes must not be negative");
+    if (!(config.kv_memory_fraction >= 0.0 && config.kv_memory_fraction <= 1.0))
+        return invalid_argument("kv_memory_fraction must be in [0, 1]");
     PAGODA_RETURN_IF_ERROR(AdapterRegistry::check_config({0, config.lora_type}));
     const int32_t max_model_len = config.max_model_len > 0 ? config.max_model_len : std::max(mc.n_ctx_train, 1);
 
@@ -57,6 +61,17 @@ Result<std::unique_ptr<EngineCore>> EngineCore::create(Model& model, const Engin
         if (n_blocks < 1)
             return out_of_memory("a KV budget of " + std::to_string(config.kv_memory_bytes) +
                                  " bytes is smaller than one block (" + std::to_string(block_bytes) + " bytes)");
+    } else if (const auto mem = t.backend().device_memory(); config.kv_memory_fraction > 0 && mem) {
+        const int64_t budget = static_cast<int64_t>(static_cast<double>(mem->free_bytes) * config.kv_memory_fraction) -
+                               kActivationReserveBytes;
+        n_blocks = budget / static_cast<int64_t>(block_bytes);
+        if (n_blocks < div_ceil(max_model_len, config.block_size))
+            return out_of_memory("the KV cache needs " + std::to_string(block_bytes) + " bytes a block; " +
+                                 std::to_string(mem->free_bytes >> 20) + " MiB of device memory are free, and " +
+                                 std::to_string(config.kv_memory_fraction) + " of it less " +
+                                 std::to_string(kActivationReserveBytes >> 20) +
+                                 " MiB for activations does not hold one full context: lower the context or "
+                                 "raise the fraction");
     } else {
         const int64_t per_seq = div_ceil(max_model_len, config.block_size);
         n_blocks = std::clamp<int64_t>(per_seq * config.max_num_seqs, 1,

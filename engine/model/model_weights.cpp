@@ -113,6 +113,15 @@ Status ModelWeights::validate(const GgufFile& gguf, const ModelConfig& config) {
 Result<std::unique_ptr<ModelWeights>> ModelWeights::load(const GgufFile& gguf, const ModelConfig& config,
                                                          Backend& backend) {
     PAGODA_RETURN_IF_ERROR(validate(gguf, config));
+    // Ask the device before uploading anything, so a model too large fails at once saying
+    // what it needs and what is free (not half-way through, on some tensor's allocation).
+    uint64_t total_bytes = 0;
+    for (const TensorSpec& spec : tensor_specs(config, nullptr)) {
+        if (const GgufTensorInfo* t = gguf.find_tensor(spec.name)) {
+            total_bytes += spec.matrix || t->type == GgmlType::F32 ? t->n_bytes : static_cast<uint64_t>(spec.in) * 4;
+        }
+    }
+    PAGODA_RETURN_IF_ERROR(backend.check_weights_fit(total_bytes));
     std::unique_ptr<ModelWeights> w(new ModelWeights());
     w->layers.resize(static_cast<size_t>(config.n_layers));
     w->tied_output = true;

@@ -17,6 +17,7 @@
 #include "lora/load_lora_adapter.h"
 #include "lora/lora_merge.h"
 #include "pagoda/engine.h"
+#include "forwarding_backend.h"
 #include "test_engine_common.h"
 
 namespace pagoda {
@@ -313,35 +314,10 @@ TEST(EngineLora, LoadAndUnloadWhileStreamsRun) {
 }
 
 // A CPU backend that says it cannot apply LoRA.
-class NoLoraBackend final : public Backend {
+class NoLoraBackend final : public ForwardingBackend {
 public:
-    NoLoraBackend() : inner_(create_cpu_backend(2)) {}
     std::string name() const override { return "no-lora test"; }
-    Result<Tensor> load_weight(GgmlType t, int64_t r, int64_t c, const void* d) override {
-        return inner_->load_weight(t, r, c, d);
-    }
-    Result<Tensor> alloc_activations(int64_t r, int64_t c) override { return inner_->alloc_activations(r, c); }
-    void reset_scratch() override { inner_->reset_scratch(); }
-    Status init_kv_cache(const KvCacheConfig& c) override { return inner_->init_kv_cache(c); }
-    Status read(const Tensor& s, float* d) override { return inner_->read(s, d); }
-    Status write(Tensor& d, const float* s) override { return inner_->write(d, s); }
-    Status begin_step(const StepInputs& i) override { return inner_->begin_step(i); }
-    Status end_step() override { return inner_->end_step(); }
-    void embed(const Tensor& t, Tensor& o) override { inner_->embed(t, o); }
-    void rms_norm(const Tensor& x, const Tensor& w, float e, Tensor& o) override { inner_->rms_norm(x, w, e, o); }
-    void add(Tensor& x, const Tensor& y) override { inner_->add(x, y); }
-    void add_bias(Tensor& x, const Tensor& b) override { inner_->add_bias(x, b); }
-    void matmul(const Tensor& w, const Tensor& x, Tensor& o) override { inner_->matmul(w, x, o); }
-    void rope(Tensor& x, int32_t h, const RopeParams& p) override { inner_->rope(x, h, p); }
-    void kv_write(int32_t l, const Tensor& k, const Tensor& v) override { inner_->kv_write(l, k, v); }
-    void attention(int32_t l, const Tensor& q, Tensor& o, const AttentionParams& p) override {
-        inner_->attention(l, q, o, p);
-    }
-    void silu_mul(const Tensor& g, const Tensor& u, Tensor& o) override { inner_->silu_mul(g, u, o); }
-    void gather_logit_rows(const Tensor& x, Tensor& o) override { inner_->gather_logit_rows(x, o); }
-
-private:
-    std::unique_ptr<Backend> inner_;
+    bool supports_lora() const override { return false; }
 };
 
 // (d) Unknown ids, bad sets and backends without LoRA are refused with a reason.

@@ -34,6 +34,10 @@ struct EngineConfig {
     // max_num_seqs full contexts, at most 1 GiB, at least one full context).
     int32_t kv_blocks = 0;
     int64_t kv_memory_bytes = 0;
+    // Or this fraction (0..1] of the device memory still free once the weights are loaded,
+    // less a reserve for activations (backends with memory of their own: CUDA). Ignored
+    // on the CPU, whose KV pool then takes the default.
+    double kv_memory_fraction = 0.0;
     GgmlType kv_type = GgmlType::F16;  // F16, F32 or Q8_0
     bool enable_prefix_caching = true;
     // Seeds the seeds of requests that bring none (0: from std::random_device).
