@@ -7,8 +7,13 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake ninja-build ccache pkg-config git
           libgtest-dev nlohmann-json3-dev libcpp-httplib-dev libpcre2-dev libsqlite3-dev
-          qt6-base-dev)
+          qt6-base-dev
+          libhiredis-dev  # the shared response cache's Redis client
+          dpkg-dev)       # dpkg-shlibdeps: the .deb's dependencies (scripts/package.sh)
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
+# Only the tests need these: they start private nginx and redis-server processes (the
+# scale-out and shared-cache tests) and check the desktop entry.
+[[ "${1:-}" == "--test" ]] && PACKAGES+=(nginx redis-server desktop-file-utils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -18,6 +23,13 @@ if ((${#missing[@]})); then
     if [[ $(id -u) -eq 0 ]]; then
         echo "setup: installing ${missing[*]}" >&2
         apt-get update -qq
+        # Installing nginx or redis-server must not start system services on this
+        # machine (port 80, 6379): a policy-rc.d that says "no" for the install only.
+        if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+            printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+            chmod +x /usr/sbin/policy-rc.d
+            trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+        fi
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
     else
         echo "setup: missing Debian packages; run:" >&2

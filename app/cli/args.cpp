@@ -67,6 +67,7 @@ bool Args::parse(int argc, char** argv) {
                 value.assign(std::string_view(argv[++i]));
             }
             values_[arg] = value;
+            all_values_[arg].push_back(value);
             continue;
         }
         positional_values_.push_back(arg);
@@ -81,6 +82,11 @@ bool Args::parse(int argc, char** argv) {
 }
 
 bool Args::has(const std::string& name) const { return values_.count(name) > 0; }
+
+std::vector<std::string> Args::get_all(const std::string& name) const {
+    if (auto it = all_values_.find(name); it != all_values_.end()) return it->second;
+    return {};
+}
 
 std::string Args::get(const std::string& name) const {
     if (auto it = values_.find(name); it != values_.end()) return it->second;

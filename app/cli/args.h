@@ -30,6 +30,8 @@ public:
 
     bool has(const std::string& name) const;
     std::string get(const std::string& name) const;  // value or default ("" if neither)
+    // Every value a repeatable option was given, in order (get() returns the last one).
+    std::vector<std::string> get_all(const std::string& name) const;
     // Typed getters report a bad number as a usage error through ok = false.
     long long get_int(const std::string& name, bool& ok) const;
     double get_double(const std::string& name, bool& ok) const;
@@ -48,6 +50,7 @@ private:
     std::vector<std::string> option_order_;
     std::vector<std::pair<std::string, std::string>> positional_specs_;
     std::map<std::string, std::string> values_;
+    std::map<std::string, std::vector<std::string>> all_values_;
     std::vector<std::string> positional_values_;
     int exit_code_ = 0;
 };

@@ -76,6 +76,23 @@ private:
     std::optional<RequestFinish> finish_;
 };
 
+// --lora "PATH[:SCALE]": a trailing ":number" is the scale (default 1).
+bool parse_lora_arg(const std::string& text, std::string& path, float& scale) {
+    path = text;
+    scale = 1.0f;
+    if (const size_t colon = text.rfind(':'); colon != std::string::npos && colon + 1 < text.size()) {
+        const std::string tail = text.substr(colon + 1);
+        char* end = nullptr;
+        const double v = std::strtod(tail.c_str(), &end);
+        if (end == tail.c_str() + tail.size()) {
+            if (!std::isfinite(v) || v < -100.0 || v > 100.0) return false;
+            scale = static_cast<float>(v);
+            path = text.substr(0, colon);
+        }
+    }
+    return !path.empty();
+}
+
 bool parse_ids(const std::string& text, std::vector<TokenId>& ids) {
     std::istringstream in(text);
     std::string word;
@@ -219,6 +236,9 @@ int run_generate(int argc, char** argv) {
     option("--prefill-chunk", "N", "token budget of one forward step (long prompts run in chunks)", "512");
     option("--kv-type", "TYPE", "KV cache encoding: f16, f32 or q8_0", "f16");
     option("--device", "DEV", "auto, cpu or cuda[:N]", "auto");
+    option("--lora", "PATH[:SCALE]",
+           "apply a LoRA adapter (PEFT folder, .safetensors or GGUF LoRA) at SCALE (default 1); repeat to stack "
+           "several");
     args.flag("--no-bos", "do not add BOS to --prompt");
     args.flag("--ignore-eos", "keep generating after EOS (EOS is then an ordinary token)");
     args.flag("--no-prefix-cache", "do not reuse the KV of shared prompt prefixes");
@@ -358,6 +378,19 @@ int run_generate(int argc, char** argv) {
     auto engine_r = Engine::create(std::move(device->backend), std::move(loaded.value()), ec);
     if (!engine_r) return fail(engine_r.status());
     Engine& engine = *engine_r.value();
+    std::vector<AdapterRef> adapters;
+    for (const std::string& spec : all_values(storage, "--lora", value_options)) {
+        std::string path;
+        float scale = 1.0f;
+        if (!parse_lora_arg(spec, path, scale)) return usage("--lora expects PATH[:SCALE] with SCALE in [-100, 100]");
+        auto id = engine.load_adapter(path);
+        if (!id) return fail(id.status());
+        for (const AdapterRef& a : adapters) {
+            if (a.id == *id) return usage("--lora " + spec + ": the same adapter twice");
+        }
+        std::fprintf(stderr, "pagoda: LoRA adapter %s (scale %g)\n", path.c_str(), static_cast<double>(scale));
+        adapters.push_back(AdapterRef{*id, scale});
+    }
 
     SamplingParams sp;
     sp.temperature = static_cast<float>(temp);
@@ -383,6 +416,7 @@ int run_generate(int argc, char** argv) {
         r.prompt = prompts[0];
         r.sampling = sp;
         r.sampling.seed = seed;
+        r.adapters = adapters;
         r.return_prompt_logits = args.has("--logits-out");
         auto sink = std::make_shared<QueueSink>();
         auto id = engine.submit(r, sink);
@@ -440,6 +474,7 @@ int run_generate(int argc, char** argv) {
         r.sampling = sp;
         r.sampling.seed = derive_seed(seed, i);
         if (!n_each.empty()) r.sampling.max_tokens = n_each[static_cast<size_t>(i)];
+        r.adapters = adapters;
         r.return_prompt_logits = i == 0 && args.has("--logits-out");
         sinks.push_back(std::make_shared<CollectingSink>());
         auto id = engine.submit(r, sinks.back());

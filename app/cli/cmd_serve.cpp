@@ -3,7 +3,9 @@
 //
 // SIGINT / SIGTERM: stop accepting, let running requests finish (--shutdown-grace
 // seconds), cut the rest short with their streams ended cleanly, exit 0. A second
-// signal cuts everything short at once.
+// signal cuts everything short at once. Behind a load balancer this is the drain of one
+// replica (docs/scale-out.md): the port listens from the start, so /health/live answers
+// while the model loads and /health/ready says when requests may come.
 #include <pthread.h>
 #include <signal.h>
 
@@ -24,7 +26,9 @@
 #include "model/model_config.h"
 #include "pagoda/engine.h"
 #include "server/http_server.h"
+#include "server/lora_catalog.h"
 #include "server/model_manager.h"
+#include "server/response_cache.h"
 
 namespace pagoda::cli {
 
@@ -137,11 +141,27 @@ int run_serve(int argc, char** argv) {
     args.option("--idle-ttl", "SECONDS", "unload a model idle this long; 0 = never", "0");
     args.option("--max-body", "SIZE", "largest request body accepted (413 beyond)", "16M");
     args.option("--max-tokens-default", "N", "/v1/completions max_tokens when a request gives none", "16");
-    args.option("--shutdown-grace", "SECONDS", "how long running requests may finish after SIGINT/SIGTERM", "5");
+    args.option("--shutdown-grace", "SECONDS",
+                "how long running requests may finish after SIGINT/SIGTERM (the drain timeout)", "5");
     args.option("--http-threads", "N", "HTTP worker threads (default: enough for every admitted request)");
+    args.option("--replica-id", "NAME",
+                "this replica's name behind a load balancer: x-pagoda-replica header, /metrics label, logs "
+                "(default: hostname:port)");
     args.option("--seed", "S", "seeds the seeds of requests that bring none (default: random)");
     args.flag("--no-prefix-cache", "do not reuse the KV of shared prompt prefixes");
     args.flag("--log-requests", "print one line per HTTP request to stderr");
+    args.option("--cache", "SPEC",
+                "response cache for deterministic requests (temperature 0 or a seed): off, sqlite[:PATH] "
+                "(default file: $XDG_DATA_HOME/pagoda/response-cache.db) or redis://host:port[/db] (shared by replicas)",
+                "sqlite");
+    args.option("--cache-ttl", "SECONDS", "how long a cached response is kept", "3600");
+    args.option("--cache-max-entries", "N",
+                "SQLite: responses kept, least recently used dropped first (Redis: its maxmemory)", "10000");
+    args.option("--lora", "[BASE:]NAME=PATH[:SCALE]",
+                "serve a LoRA adapter (PEFT folder, .safetensors or GGUF LoRA) as model NAME (or BASE:NAME) on BASE "
+                "(default: the --model one), at SCALE (default 1); repeatable");
+    args.flag("--allow-lora-loading",
+              "enable POST /v1/load_lora_adapter and /v1/unload_lora_adapter (they read any file the server can)");
     if (!args.parse(argc, argv)) return args.exit_code();
 
     auto usage = [&](const std::string& msg) {
@@ -206,9 +226,35 @@ int run_serve(int argc, char** argv) {
     sc.http_threads = static_cast<int>(http_threads);
     sc.shutdown_grace_s = grace;
     sc.log_requests = args.has("--log-requests");
+    sc.replica_id = args.get("--replica-id");
+    if (sc.replica_id.size() > 128) return usage("--replica-id must be at most 128 characters");
     if (sc.host != "127.0.0.1" && sc.host != "localhost" && sc.host != "::1") {
         std::fprintf(stderr, "pagoda serve: warning: listening on %s makes the API reachable from other machines%s\n",
                      sc.host.c_str(), sc.api_key.empty() ? " WITHOUT an API key" : "");
+    }
+
+    // Response cache: a sqlite file by default; one given explicitly must open, the default
+    // one may fail (no home directory, read-only disk) and the server runs without it.
+    if (const std::string spec = args.get("--cache"); spec != "off") {
+        bool cache_ok = true;
+        server::ResponseCacheConfig rc;
+        rc.ttl_s = args.get_int("--cache-ttl", cache_ok);
+        rc.max_entries = args.get_int("--cache-max-entries", cache_ok);
+        if (!cache_ok) return 2;
+        if (rc.ttl_s < 1 || rc.ttl_s > 365LL * 24 * 3600) return usage("--cache-ttl must be between 1 and 31536000");
+        if (rc.max_entries < 0) return usage("--cache-max-entries must be 0 (no limit) or more");
+        auto cache = server::open_response_cache(spec, rc);
+        if (!cache && args.has("--cache")) {
+            std::fprintf(stderr, "pagoda serve: --cache: %s\n", cache.status().message().c_str());
+            return 1;
+        }
+        if (cache) {
+            sc.api.response_cache = cache.value();
+            std::fprintf(stderr, "pagoda serve: response cache %s (ttl %llds)\n", cache.value()->describe().c_str(),
+                         static_cast<long long>(rc.ttl_s));
+        } else {
+            std::fprintf(stderr, "pagoda serve: response cache off: %s\n", cache.status().message().c_str());
+        }
     }
 
     // Signals go to a dedicated thread (sigwait), so every other thread, created below,
@@ -259,22 +305,32 @@ int run_serve(int argc, char** argv) {
         std::fprintf(stderr, "pagoda serve: no models to serve\n");
         return 1;
     }
-    if (!preload.empty()) {
-        if (Status s = models->preload(preload); !s) {
-            std::fprintf(stderr, "pagoda serve: %s\n", s.message().c_str());
-            return 1;
+    // LoRA adapters: registered now, loaded into their base model when it loads.
+    auto lora = std::make_shared<server::LoraCatalog>();
+    for (const std::string& spec : args.get_all("--lora")) {
+        auto entry = server::parse_lora_spec(spec);
+        if (!entry) return usage(entry.status().message());
+        if (entry->base.empty()) entry->base = preload.empty() ? models->default_model() : preload;
+        bool base_known = false, name_taken = false;
+        for (const auto& l : models->list()) {
+            base_known = base_known || l.id == entry->base;
+            name_taken = name_taken || l.id == entry->name;
         }
+        if (!base_known) return usage("--lora " + spec + ": no model is named '" + entry->base + "'");
+        if (name_taken) return usage("--lora " + spec + ": '" + entry->name + "' is already a model's name");
+        if (Status s = lora->add(*entry); !s) return usage("--lora " + spec + ": " + s.message());
     }
-
+    sc.api.lora = lora;
+    sc.api.allow_lora_updates = args.has("--allow-lora-loading");
+    // Listening before the model is loaded: liveness answers at once, readiness (and the
+    // generation routes) answer 503 until the preload is done. "listening on" is printed
+    // once ready, as before, for the scripts that wait for it.
+    sc.start_ready = preload.empty();
     server::HttpServer server(sc, models);
     if (Status s = server.start(); !s) {
         std::fprintf(stderr, "pagoda serve: %s\n", s.message().c_str());
         return 1;
     }
-    std::fprintf(stderr, "pagoda serve: listening on http://%s:%d (models:", sc.host.c_str(), server.port());
-    for (const auto& l : models->list()) std::fprintf(stderr, " %s%s", l.id.c_str(), l.loaded ? "*" : "");
-    std::fprintf(stderr, ")%s\n", sc.api_key.empty() ? "" : ", API key required");
-    std::fflush(stderr);
 
     std::thread signal_thread([&server, signals] {
         int count = 0;
@@ -283,19 +339,51 @@ int run_serve(int argc, char** argv) {
             if (sigwait(&signals, &sig) != 0) continue;
             if (sig == SIGUSR1) return;
             if (++count == 1) {
-                std::fprintf(stderr, "pagoda serve: %s: shutting down (again to cut running requests short)\n",
-                             sig == SIGINT ? "SIGINT" : "SIGTERM");
+                std::fprintf(stderr,
+                             "pagoda serve [%s]: %s: draining, %d request(s) running (again to cut them short)\n",
+                             server.replica_id().c_str(), sig == SIGINT ? "SIGINT" : "SIGTERM",
+                             server.api().registry().active());
                 server.request_shutdown();
             } else {
                 server.cut_short_all();
             }
         }
     });
+    int exit_code = 0;
+    if (!preload.empty()) {
+        if (Status s = models->preload(preload); !s) {
+            std::fprintf(stderr, "pagoda serve: %s\n", s.message().c_str());
+            server.request_shutdown();
+            exit_code = 1;
+        } else {
+            // The preloaded model's adapters load now: a bad --lora file stops the start.
+            for (const server::LoraEntry& e : lora->list()) {
+                if (e.base != preload || exit_code != 0) continue;
+                auto m = models->acquire(preload);
+                auto id = m ? lora->ensure_loaded(*m.value()->engine, e)
+                            : Result<int32_t>(internal_error(m.error().message));
+                if (!id) {
+                    std::fprintf(stderr, "pagoda serve: --lora %s: %s\n", e.name.c_str(),
+                                 id.status().message().c_str());
+                    server.request_shutdown();
+                    exit_code = 1;
+                }
+            }
+            if (exit_code == 0) server.set_ready(true);
+        }
+    }
+    if (exit_code == 0) {
+        std::fprintf(stderr, "pagoda serve: listening on http://%s:%d (models:", sc.host.c_str(), server.port());
+        for (const auto& l : models->list()) std::fprintf(stderr, " %s%s", l.id.c_str(), l.loaded ? "*" : "");
+        std::fprintf(stderr, ")%s, replica %s\n", sc.api_key.empty() ? "" : ", API key required",
+                     server.replica_id().c_str());
+        std::fflush(stderr);
+    }
     server.wait();
     pthread_kill(signal_thread.native_handle(), SIGUSR1);
     signal_thread.join();
-    std::fprintf(stderr, "pagoda serve: stopped\n");
-    return 0;
+    std::fprintf(stderr, "pagoda serve [%s]: stopped\n", server.replica_id().c_str());
+    return exit_code;
 }
 
 }  // namespace pagoda::cli

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "server/prompt_builder.h"
+#include "server/response_cache_replay.h"
 #include "tokenizer/tokenizer.h"
 
 namespace pagoda::server {
@@ -41,15 +42,19 @@ public:
         gen_->poll(events_, poll_);
         for (const GenerationEvent& e : events_) {
             gen_->note(e);
+            if (recorder_) recorder_->on_event(e);
             std::string text = assembler_.on_event(e);
             if (stream_) out += text;
             if (e.finish) {
                 const RequestFinish& f = *e.finish;
                 metrics_.observe_generation(f.usage.prompt_tokens, f.usage.completion_tokens, f.time_to_first_token_s,
                                             f.total_time_s);
+                usage_.prompt_tokens += f.usage.prompt_tokens;
+                usage_.completion_tokens += f.usage.completion_tokens;
             }
         }
         if (!gen_->finished()) return true;
+        if (recorder_) recorder_->finish(gen_->cut_short(), assembler_.failure().has_value());
         if (stream_) {
             out += assembler_.stream_end(gen_->cut_short());
         } else if (auto failure = assembler_.failure()) {
@@ -61,7 +66,17 @@ public:
         return false;
     }
 
+    // A response-cache miss: the generation is stored when it ends cleanly.
+    void record_into(std::shared_ptr<CacheRecorder> recorder) { recorder_ = std::move(recorder); }
+
+    Usage usage() const override {
+        Usage u = usage_;
+        u.model = gen_ ? gen_->model().id : std::string();
+        return u;
+    }
+
 private:
+    Usage usage_;
     std::shared_ptr<Generation> gen_;
     ResponseAssembler assembler_;
     bool stream_;
@@ -70,15 +85,22 @@ private:
     ServerMetrics& metrics_;
     std::chrono::milliseconds poll_;
     std::vector<GenerationEvent> events_;
+    std::shared_ptr<CacheRecorder> recorder_;
 };
 
 }  // namespace
 
 ApiService::ApiService(std::shared_ptr<ModelManager> models, ApiOptions options)
-    : models_(std::move(models)), options_(std::move(options)) {}
+    : models_(std::move(models)),
+      options_(std::move(options)),
+      lora_(options_.lora ? options_.lora : std::make_shared<LoraCatalog>()) {}
 
 HttpReply ApiService::start(std::shared_ptr<ServedModel> model, std::vector<Request> requests,
-                            const std::string& prompt_param, AssemblerOptions ao) {
+                            const std::string& prompt_param, AssemblerOptions ao,
+                            const std::vector<std::string>& adapter_keys) {
+    // Before admission: a hit takes no engine slot.
+    CachePlan cache = plan_response_cache(options_.response_cache, *model, requests, ao, adapter_keys);
+    if (!cache.hit.empty()) return cached_reply(model, std::move(cache), std::move(ao));
     if (!registry_.try_reserve(options_.max_active_requests)) {
         return HttpReply::error(too_many_requests("The server is busy: " +
                                                   std::to_string(options_.max_active_requests) +
@@ -97,9 +119,12 @@ HttpReply ApiService::start(std::shared_ptr<ServedModel> model, std::vector<Requ
         reply.headers.emplace_back("Cache-Control", "no-cache");
         reply.headers.emplace_back("X-Accel-Buffering", "no");
     }
-    reply.stream = std::make_shared<GenerationStream>(std::move(gen.value()),
-                                                      ResponseAssembler(std::move(ao), model->engine->tokenizer()),
-                                                      stream, registry_, metrics_, options_.poll_interval);
+    auto generation = std::make_shared<GenerationStream>(std::move(gen.value()),
+                                                         ResponseAssembler(std::move(ao), model->engine->tokenizer()),
+                                                         stream, registry_, metrics_, options_.poll_interval);
+    generation->record_into(std::move(cache.recorder));
+    if (!cache.header.empty()) reply.headers.emplace_back(kCacheHeader, cache.header);
+    reply.stream = std::move(generation);
     return reply;
 }
 
@@ -107,9 +132,9 @@ HttpReply ApiService::chat_completions(std::string_view body) {
     auto parsed = parse_chat_completion_request(body, options_.limits);
     if (!parsed) return HttpReply::error(parsed.error());
     ChatCompletionRequest& r = parsed.value();
-    auto model = models_->acquire(r.model);
-    if (!model) return HttpReply::error(model.error());
-    const ServedModel& m = *model.value();
+    auto resolved = resolve_model(r.model, body);
+    if (!resolved) return HttpReply::error(resolved.error());
+    const ServedModel& m = *resolved->model;
 
     const bool tools_on = !r.tools.is_null() && r.tool_choice.mode != ToolChoiceMode::none;
     auto prompt = build_chat_prompt(m, r.messages, tools_on ? r.tools : Json(), r.template_variables,
@@ -119,6 +144,7 @@ HttpReply ApiService::chat_completions(std::string_view body) {
     Request req;
     req.prompt = std::move(prompt.value());
     req.sampling = to_sampling_params(r.sampling, -1, r.logprobs, r.top_logprobs);
+    req.adapters = resolved->adapters;
 
     AssemblerOptions ao;
     ao.kind = ApiKind::chat;
@@ -130,20 +156,20 @@ HttpReply ApiService::chat_completions(std::string_view body) {
     ao.top_logprobs = r.top_logprobs;
     ao.tool_format = tools_on ? m.traits.tool_format : ToolCallFormat::none;
     ao.id = random_id("chatcmpl-");
-    ao.model = m.id;
+    ao.model = resolved->name;
     ao.created = static_cast<int64_t>(std::time(nullptr));
     std::vector<Request> reqs;
     reqs.push_back(std::move(req));
-    return start(model.value(), std::move(reqs), "messages", std::move(ao));
+    return start(resolved->model, std::move(reqs), "messages", std::move(ao), resolved->adapter_keys);
 }
 
 HttpReply ApiService::completions(std::string_view body) {
     auto parsed = parse_completion_request(body, options_.limits);
     if (!parsed) return HttpReply::error(parsed.error());
     CompletionRequest& r = parsed.value();
-    auto model = models_->acquire(r.model);
-    if (!model) return HttpReply::error(model.error());
-    const ServedModel& m = *model.value();
+    auto resolved = resolve_model(r.model, body);
+    if (!resolved) return HttpReply::error(resolved.error());
+    const ServedModel& m = *resolved->model;
     const Tokenizer* tok = m.engine->tokenizer();
 
     const bool logprobs = r.logprobs.has_value();
@@ -164,6 +190,7 @@ HttpReply ApiService::completions(std::string_view body) {
         req.prompt = std::move(prompt.value());
         req.sampling = to_sampling_params(r.sampling, options_.default_completion_max_tokens, logprobs,
                                           r.logprobs.value_or(0));
+        req.adapters = resolved->adapters;
         reqs.push_back(std::move(req));
     }
 
@@ -177,18 +204,18 @@ HttpReply ApiService::completions(std::string_view body) {
     ao.top_logprobs = r.logprobs.value_or(0);
     ao.echo = std::move(echo);
     ao.id = random_id("cmpl-");
-    ao.model = m.id;
+    ao.model = resolved->name;
     ao.created = static_cast<int64_t>(std::time(nullptr));
-    return start(model.value(), std::move(reqs), "prompt", std::move(ao));
+    return start(resolved->model, std::move(reqs), "prompt", std::move(ao), resolved->adapter_keys);
 }
 
 HttpReply ApiService::tokenize(std::string_view body) {
     auto parsed = parse_tokenize_request(body, options_.limits);
     if (!parsed) return HttpReply::error(parsed.error());
     const TokenizeRequest& r = parsed.value();
-    auto model = models_->acquire(r.model);
-    if (!model) return HttpReply::error(model.error());
-    const ServedModel& m = *model.value();
+    auto resolved = resolve_model(r.model);  // an adapter's name tokenizes with its base
+    if (!resolved) return HttpReply::error(resolved.error());
+    const ServedModel& m = *resolved->model;
     const Tokenizer* tok = m.engine->tokenizer();
     if (!tok) return HttpReply::error(invalid_request("The model '" + m.id + "' has no usable tokenizer"));
 
@@ -219,10 +246,11 @@ HttpReply ApiService::detokenize(std::string_view body) {
     auto parsed = parse_detokenize_request(body, options_.limits);
     if (!parsed) return HttpReply::error(parsed.error());
     const DetokenizeRequest& r = parsed.value();
-    auto model = models_->acquire(r.model);
-    if (!model) return HttpReply::error(model.error());
-    const Tokenizer* tok = model.value()->engine->tokenizer();
-    if (!tok) return HttpReply::error(invalid_request("The model '" + model.value()->id + "' has no usable tokenizer"));
+    auto resolved = resolve_model(r.model);
+    if (!resolved) return HttpReply::error(resolved.error());
+    const std::shared_ptr<ServedModel>& model = resolved->model;
+    const Tokenizer* tok = model->engine->tokenizer();
+    if (!tok) return HttpReply::error(invalid_request("The model '" + model->id + "' has no usable tokenizer"));
     for (size_t i = 0; i < r.tokens.size(); ++i) {
         if (r.tokens[i] >= tok->vocab_size()) {
             return HttpReply::error(invalid_param("tokens[" + std::to_string(i) + "]",
@@ -253,6 +281,7 @@ Json model_object(const ModelListing& l, const ModelManager& /*models*/) {
 HttpReply ApiService::list_models() const {
     Json data = Json::array();
     for (const ModelListing& l : models_->list()) data.push_back(model_object(l, *models_));
+    for (Json& a : lora_model_objects("")) data.push_back(std::move(a));
     Json out = Json::object();
     out["object"] = "list";
     out["data"] = std::move(data);
@@ -263,6 +292,7 @@ HttpReply ApiService::get_model(const std::string& id) const {
     for (const ModelListing& l : models_->list()) {
         if (l.id == id) return HttpReply::json(dump(model_object(l, *models_)));
     }
+    for (Json& a : lora_model_objects(id)) return HttpReply::json(dump(a));
     return HttpReply::error(model_not_found(id));
 }
 
@@ -270,6 +300,7 @@ HttpReply ApiService::metrics() const {
     HttpReply r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = metrics_.render(models_->loaded_models(), registry_.active());
+    if (options_.response_cache) r.body += options_.response_cache->render_metrics();
     return r;
 }
 

@@ -3,6 +3,7 @@
 // known when generation finishes).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -19,6 +20,14 @@ public:
     // Waits briefly for output and appends it to `out`; false once the reply is complete
     // (`out` then holds the last of it).
     virtual bool next(std::string& out) = 0;
+    // For the request log, once next() returned false: the model that answered and the tokens
+    // used (empty / zero for streams that are not generations).
+    struct Usage {
+        std::string model;
+        int64_t prompt_tokens = 0;
+        int64_t completion_tokens = 0;
+    };
+    virtual Usage usage() const { return {}; }
 };
 
 struct HttpReply {

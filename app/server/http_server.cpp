@@ -11,6 +11,9 @@
 #include <thread>
 
 #include <httplib.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 namespace pagoda::server {
 
@@ -31,6 +34,16 @@ std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
     return s;
 }
+
+// The request an HTTP worker thread is answering, for ServerConfig::on_request: httplib
+// runs routing, the content provider and the logger of one request on the same thread.
+struct RequestTrace {
+    bool active = false;
+    Clock::time_point start{};
+    int64_t unix_ms = 0;
+    ReplyStream::Usage usage;
+};
+thread_local RequestTrace t_trace;
 
 }  // namespace
 
@@ -61,6 +74,8 @@ struct HttpServer::Impl {
     bool shutdown_requested = false;
     bool stopped = false;
     std::atomic<bool> draining{false};
+    std::atomic<bool> ready{true};
+    std::string replica;  // set in start(), before any request
 
     Impl(ServerConfig c, std::shared_ptr<ModelManager> m)
         : cfg(std::move(c)), models(m), api(std::move(m), cfg.api) {}
@@ -98,6 +113,7 @@ struct HttpServer::Impl {
         res.set_chunked_content_provider(reply.content_type, [stream](size_t, httplib::DataSink& sink) {
             std::string out;
             const bool more = stream->next(out);
+            if (!more) t_trace.usage = stream->usage();
             if (!out.empty() && !sink.write(out.data(), out.size())) return false;
             if (!more) sink.done();
             return true;
@@ -121,6 +137,15 @@ void HttpServer::Impl::setup_routes() {
     svr.set_tcp_nodelay(true);
 
     svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+        if (cfg.on_request) {
+            t_trace = RequestTrace{};
+            t_trace.active = true;
+            t_trace.start = Clock::now();
+            t_trace.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+        }
+        res.set_header("x-pagoda-replica", replica);
         const std::string origin = allowed_origin(req);
         if (!origin.empty()) {
             res.set_header("Access-Control-Allow-Origin", origin);
@@ -138,7 +163,9 @@ void HttpServer::Impl::setup_routes() {
             res.status = 204;
             return httplib::Server::HandlerResponse::Handled;
         }
-        if (req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+        if (req.path == "/health" || req.path == "/health/live" || req.path == "/health/ready") {
+            return httplib::Server::HandlerResponse::Unhandled;
+        }
         if (!authorized(req)) {
             send_error(res, unauthorized());
             return httplib::Server::HandlerResponse::Handled;
@@ -155,21 +182,40 @@ void HttpServer::Impl::setup_routes() {
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
+        // 503 + Retry-After: a load balancer (nginx: proxy_next_upstream http_503) passes the
+        // request to another replica; nothing of it ran here.
         if (draining) {
             res.set_header("Connection", "close");
+            res.set_header("Retry-After", "1");
             send_error(res, server_error("The server is shutting down", 503));
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        if (!ready && req.path != "/metrics" && req.path.rfind("/v1/models", 0) != 0 && req.path != "/models") {
+            res.set_header("Retry-After", "1");
+            send_error(res, server_error("The server is starting: the model is still loading", 503));
             return httplib::Server::HandlerResponse::Handled;
         }
         return httplib::Server::HandlerResponse::Unhandled;
     });
 
-    svr.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-        if (draining) {
-            send(res, HttpReply::json(R"({"status":"shutting down"})", 503));
-        } else {
-            send(res, HttpReply::json(R"({"status":"ok"})"));
+    // Liveness (/health/live: the process answers) vs readiness (/health and /health/ready:
+    // it takes new requests; 503 while the model loads or while draining).
+    auto health = [this](httplib::Response& res, bool readiness) {
+        nlohmann::json j;
+        const char* state = draining ? "shutting down" : !ready ? "loading" : "ok";
+        j["status"] = readiness ? state : "alive";
+        j["replica"] = replica;
+        if (!readiness) j["state"] = state;
+        HttpReply r = HttpReply::json(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        if (readiness && (draining || !ready)) {
+            r.status = 503;
+            r.headers.emplace_back("Retry-After", "1");
         }
-    });
+        send(res, std::move(r));
+    };
+    svr.Get("/health", [health](const httplib::Request&, httplib::Response& res) { health(res, true); });
+    svr.Get("/health/ready", [health](const httplib::Request&, httplib::Response& res) { health(res, true); });
+    svr.Get("/health/live", [health](const httplib::Request&, httplib::Response& res) { health(res, false); });
     auto models_handler = [this](const httplib::Request&, httplib::Response& res) { send(res, api.list_models()); };
     svr.Get("/v1/models", models_handler);
     svr.Get("/models", models_handler);
@@ -195,6 +241,13 @@ void HttpServer::Impl::setup_routes() {
     svr.Post("/detokenize", detokenize);
     svr.Post("/v1/detokenize", detokenize);
     svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) { send(res, api.metrics()); });
+    // vLLM's runtime LoRA endpoints (api_lora.cpp; off unless --allow-lora-loading).
+    svr.Post("/v1/load_lora_adapter", [this](const httplib::Request& req, httplib::Response& res) {
+        send(res, api.load_lora_adapter(req.body));
+    });
+    svr.Post("/v1/unload_lora_adapter", [this](const httplib::Request& req, httplib::Response& res) {
+        send(res, api.unload_lora_adapter(req.body));
+    });
 
     // httplib's own refusals (no route, body over the limit, a request it cannot parse)
     // get OpenAI-shaped bodies too.
@@ -239,7 +292,23 @@ void HttpServer::Impl::setup_routes() {
         if (endpoint.rfind("/v1/models/", 0) == 0) endpoint = "/v1/models/{id}";
         api.server_metrics().count_request(endpoint.size() > 64 ? std::string("other") : endpoint, res.status);
         if (cfg.log_requests) {
-            std::fprintf(stderr, "pagoda serve: %s %s %d\n", req.method.c_str(), req.path.c_str(), res.status);
+            std::fprintf(stderr, "pagoda serve [%s]: %s %s %d\n", replica.c_str(), req.method.c_str(), req.path.c_str(),
+                         res.status);
+        }
+        if (cfg.on_request) {
+            RequestLogEntry e;
+            e.method = req.method;
+            e.path = req.path;
+            e.status = res.status;
+            if (t_trace.active) {
+                e.unix_ms = t_trace.unix_ms;
+                e.latency_s = std::chrono::duration<double>(Clock::now() - t_trace.start).count();
+                e.model = std::move(t_trace.usage.model);
+                e.prompt_tokens = t_trace.usage.prompt_tokens;
+                e.completion_tokens = t_trace.usage.completion_tokens;
+            }
+            t_trace = RequestTrace{};
+            cfg.on_request(e);
         }
     });
 }
@@ -263,7 +332,8 @@ void HttpServer::Impl::run_janitor() {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (api.registry().active() > 0) {
-        std::fprintf(stderr, "pagoda serve: cutting %d running request(s) short\n", api.registry().active());
+        std::fprintf(stderr, "pagoda serve [%s]: cutting %d running request(s) short\n", replica.c_str(),
+                     api.registry().active());
         api.registry().cancel_all();
     }
     const auto hard_deadline = Clock::now() + std::chrono::seconds(10);
@@ -298,6 +368,14 @@ Status HttpServer::start() {
         }
         d.bound_port = d.cfg.port;
     }
+    d.replica = d.cfg.replica_id;
+    if (d.replica.empty()) {
+        char host[256] = {};
+        if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof(host), "pagoda");
+        d.replica = std::string(host) + ":" + std::to_string(d.bound_port);
+    }
+    d.ready = d.cfg.start_ready;
+    d.api.server_metrics().set_replica(d.replica);
     {
         std::lock_guard<std::mutex> lock(d.mutex);
         d.started = true;
@@ -324,6 +402,9 @@ void HttpServer::request_shutdown() {
     }
     d.cv.notify_all();
 }
+
+void HttpServer::set_ready(bool ready) { impl_->ready = ready; }
+const std::string& HttpServer::replica_id() const { return impl_->replica; }
 
 void HttpServer::cut_short_all() { impl_->api.registry().cancel_all(); }
 

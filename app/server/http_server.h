@@ -2,12 +2,15 @@
 // limits, keep-alive, SSE, and a graceful shutdown. No Qt: `pagoda serve` and the
 // desktop app both embed it. httplib stays out of this header.
 //
-// Shutdown: stop accepting connections, answer 503 to new requests on open ones, let
-// running generations finish for up to shutdown_grace_s, then cut the rest short (their
-// streams still end with a finish chunk and [DONE]), and return from wait().
+// Shutdown (a drain): stop accepting connections, answer 503 + Retry-After to new requests
+// on open ones (a load balancer retries them on another replica), let running generations
+// finish for up to shutdown_grace_s, then cut the rest short (their streams still end with
+// a finish chunk and [DONE]), and return from wait() once no request runs.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +20,18 @@
 #include "server/model_manager.h"
 
 namespace pagoda::server {
+
+// One finished HTTP request, for a live request log (the desktop app's Server page).
+struct RequestLogEntry {
+    int64_t unix_ms = 0;  // when the request arrived
+    std::string method;
+    std::string path;
+    std::string model;  // the model that answered a generation ("" otherwise)
+    int status = 0;
+    int64_t prompt_tokens = 0;
+    int64_t completion_tokens = 0;
+    double latency_s = 0.0;  // arrival to the last byte sent
+};
 
 struct ServerConfig {
     std::string host = "127.0.0.1";
@@ -31,6 +46,15 @@ struct ServerConfig {
     int read_timeout_s = 30;
     int write_timeout_s = 30;
     bool log_requests = false;  // one line per request on stderr
+    // This process's name among replicas behind a load balancer (docs/scale-out.md): sent as
+    // the x-pagoda-replica response header, the replica label in /metrics and in log lines.
+    // "": hostname:port.
+    std::string replica_id;
+    // false: generation routes and /health/ready answer 503 (Retry-After) until set_ready(true),
+    // e.g. while the model loads; /health/live answers 200 as long as the process serves.
+    bool start_ready = true;
+    // Called on an HTTP thread after each request has been answered; must not block.
+    std::function<void(const RequestLogEntry&)> on_request;
     ApiOptions api;
 };
 
@@ -48,6 +72,10 @@ public:
 
     // Starts the graceful shutdown (see above) and returns; safe from any thread, twice too.
     void request_shutdown();
+    // Readiness: see ServerConfig::start_ready. Draining (after request_shutdown) is never ready.
+    void set_ready(bool ready);
+    // The replica id in use (ServerConfig::replica_id, or hostname:port once started).
+    const std::string& replica_id() const;
     // Cuts every running generation short now (a second Ctrl-C).
     void cut_short_all();
     // Blocks until the server has stopped.

@@ -62,6 +62,11 @@ ServerMetrics::ServerMetrics()
             0.75, 1.0, 2.5}),
       e2e_({0.01, 0.05, 0.1, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0}) {}
 
+void ServerMetrics::set_replica(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    replica_ = id;
+}
+
 void ServerMetrics::count_request(const std::string& endpoint, int status) {
     std::lock_guard<std::mutex> lock(mutex_);
     ++requests_[{endpoint, status}];
@@ -81,12 +86,21 @@ void ServerMetrics::observe_generation(int64_t prompt_tokens, int64_t completion
 std::string ServerMetrics::render(const std::vector<std::shared_ptr<ServedModel>>& models, int active) const {
     std::string out;
     out += "# HELP pagoda_requests_total HTTP requests by endpoint and status.\n# TYPE pagoda_requests_total counter\n";
+    std::string replica;
     {
         std::lock_guard<std::mutex> lock(mutex_);
+        replica = replica_;
+        // Behind a load balancer the replica label tells which process answered.
+        const std::string first = replica.empty() ? std::string() : "replica=\"" + label(replica) + "\",";
         for (const auto& [key, n] : requests_) {
-            out += "pagoda_requests_total{endpoint=\"" + label(key.first) + "\",status=\"" +
+            out += "pagoda_requests_total{" + first + "endpoint=\"" + label(key.first) + "\",status=\"" +
                    std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
         }
+    }
+    if (!replica.empty()) {
+        out += "# HELP pagoda_replica_info This replica's id (pagoda serve --replica-id).\n"
+               "# TYPE pagoda_replica_info gauge\npagoda_replica_info{replica=\"" +
+               label(replica) + "\"} 1\n";
     }
     out += "# HELP pagoda_prompt_tokens_total Prompt tokens of finished requests.\n"
            "# TYPE pagoda_prompt_tokens_total counter\npagoda_prompt_tokens_total " +

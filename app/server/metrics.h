@@ -35,6 +35,8 @@ public:
     ServerMetrics();
 
     void count_request(const std::string& endpoint, int status);
+    // Labels request counts with this replica's id and adds pagoda_replica_info (set once, at start).
+    void set_replica(const std::string& id);
     // A finished generation request.
     void observe_generation(int64_t prompt_tokens, int64_t completion_tokens, double ttft_s, double total_s);
 
@@ -44,6 +46,7 @@ public:
 private:
     mutable std::mutex mutex_;
     std::map<std::pair<std::string, int>, int64_t> requests_;
+    std::string replica_;  // guarded by mutex_
     std::atomic<int64_t> prompt_tokens_{0};
     std::atomic<int64_t> generation_tokens_{0};
     Histogram ttft_;

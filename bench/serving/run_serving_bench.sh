@@ -18,7 +18,9 @@ for c in "${levels[@]}"; do ((c > max_level)) && max_level=$c; done
 
 log=$(mktemp)
 # shellcheck disable=SC2086
-"$pagoda" serve --model "$model" --port 0 --parallel "$max_level" ${SERVE_ARGS:-} 2>"$log" &
+# --cache off: the workload is greedy and seeded, so a response cache would answer repeats
+# (bench/serving/cache_latency.sh measures the cache itself).
+"$pagoda" serve --model "$model" --port 0 --parallel "$max_level" --cache off ${SERVE_ARGS:-} 2>"$log" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
 port=""

@@ -48,7 +48,9 @@ async function expectApiError(what, fn, status, extra = () => true) {
 // --- the server ------------------------------------------------------------------------
 async function startServer(modelPath, extra = []) {
   const proc = spawn(args.pagoda, ["serve", "--model", modelPath, "--port", "0", "--threads", "1", "--api-key", API_KEY,
-                                   "--parallel", "8", ...extra], { stdio: ["ignore", "inherit", "pipe"] });
+                                   "--parallel", "8",
+                                   // Each run generates afresh (the default SQLite cache would answer repeats).
+                                   "--cache", "off", ...extra], { stdio: ["ignore", "inherit", "pipe"] });
   let log = "";
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`pagoda serve did not start:\n${log}`)), 60000);
