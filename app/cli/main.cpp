@@ -9,6 +9,11 @@
 #include "ui/desktop_main.h"
 #endif
 
+// The project version, set by cmake/packaging.cmake.
+#ifndef PAGODA_VERSION_STRING
+#define PAGODA_VERSION_STRING "0.1.0"
+#endif
+
 namespace {
 
 struct Command {
@@ -49,7 +54,7 @@ int main(int argc, char** argv) {
         return argc < 2 ? 2 : 0;
     }
     if (std::strcmp(argv[1], "--version") == 0) {
-        std::printf("pagoda 0.1.0\n");
+        std::printf("pagoda %s\n", PAGODA_VERSION_STRING);
         return 0;
     }
     for (const auto& c : kCommands) {
