@@ -1,6 +1,7 @@
 #include "ui/app_services.h"
 
 #include "bridge/engine_bridge.h"
+#include "bridge/local_server.h"
 #include "bridge/model_scanner.h"
 #include "bridge/store_client.h"
 
@@ -20,11 +21,14 @@ Result<std::unique_ptr<AppServices>> AppServices::create(const DesktopOptions& o
     s->m_bridge = std::make_unique<bridge::EngineBridge>(options.backendFactory);
     s->m_bridge->setStore(&s->m_store->store());
     s->m_bridge->setMaxContextLength(options.maxContextLength);
+    s->m_localServer = std::make_unique<bridge::LocalServer>(*s->m_bridge);
     return s;
 }
 
 AppServices::~AppServices() {
     // The engine's last replies append to the store, so it goes before the store.
+    // The local server first: it serves the bridge's engine.
+    m_localServer.reset();
     m_bridge.reset();
     m_scanner.reset();
     m_store.reset();

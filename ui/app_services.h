@@ -1,7 +1,7 @@
 // The non-widget parts one desktop window runs on: the Store (through StoreClient), the
-// EngineBridge and the ModelScanner, plus the QSettings the window keeps its layout in.
-// Destroyed in the safe order: the engine first (its replies flush into the store), then
-// the scanner, then the store.
+// EngineBridge, the ModelScanner and the LocalServer, plus the QSettings the window keeps its
+// layout in. Destroyed in the safe order: the local server (it serves the engine), the engine
+// (its replies flush into the store), then the scanner, then the store.
 #pragma once
 
 #include <QSettings>
@@ -13,6 +13,7 @@
 
 namespace pagoda::bridge {
 class EngineBridge;
+class LocalServer;
 class ModelScanner;
 class StoreClient;
 }  // namespace pagoda::bridge
@@ -35,6 +36,7 @@ public:
     bridge::StoreClient& store() { return *m_store; }
     bridge::EngineBridge& bridge() { return *m_bridge; }
     bridge::ModelScanner& scanner() { return *m_scanner; }
+    bridge::LocalServer& localServer() { return *m_localServer; }
     QSettings& settings() { return *m_settings; }
 
 private:
@@ -44,6 +46,7 @@ private:
     std::unique_ptr<bridge::StoreClient> m_store;
     std::unique_ptr<bridge::ModelScanner> m_scanner;
     std::unique_ptr<bridge::EngineBridge> m_bridge;
+    std::unique_ptr<bridge::LocalServer> m_localServer;  // serves m_bridge's model
 };
 
 }  // namespace pagoda::ui

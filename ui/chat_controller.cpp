@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "bridge/engine_bridge.h"
+#include "bridge/adapter_info.h"
 #include "bridge/sampling_preset.h"
 #include "bridge/store_client.h"
 
@@ -312,6 +313,14 @@ void ChatController::setSamplingPreset(const QString& presetId) {
     emit sessionChanged(m_sessionId);
 }
 
+void ChatController::setAdaptersJson(const std::string& json) {
+    if (m_sessionId == 0 || m_session.adapters_json == json) return;
+    m_session.adapters_json = json;
+    const store::Session s = m_session;
+    m_store.run([s](StoreOps& ops) { return ops.update_session(s); });
+    emit sessionChanged(m_sessionId);
+}
+
 void ChatController::renameSession(qint64 id, const QString& title) {
     const QString clean = title.simplified();
     if (id <= 0 || clean.isEmpty()) return;
@@ -444,6 +453,8 @@ void ChatController::startReply() {
         request.sampling = sampling.value();
     }
     request.persistMessageId = m_streamMessageId;
+    request.sessionId = m_sessionId;
+    request.adapters = bridge::parseAdapterAttachments(m_session.adapters_json);
     m_ticket = m_bridge.generate(std::move(request));
 }
 

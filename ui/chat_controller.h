@@ -65,6 +65,8 @@ public slots:
     void switchBranch(qint64 messageId, int step);
     void setSystemPrompt(const QString& prompt);
     void setSamplingPreset(const QString& presetId);
+    // Saves the open chat's LoRA adapters (Session::adapters_json).
+    void setAdaptersJson(const std::string& json);
     void renameSession(qint64 id, const QString& title);
     // Writes the open session to `path` (Markdown: the branch on screen; JSON: every branch)
     // from the store thread; exportFinished reports the outcome.

@@ -18,7 +18,7 @@ EngineStatusBar::EngineStatusBar(bridge::EngineBridge& bridge, QWidget* parent) 
         return label;
     };
     m_device = make("statusDevice", tr("The device the model runs on"));
-    m_memory = make("statusMemory", tr("Memory this program uses"));
+    m_memory = make("statusMemory", tr("Memory this program uses, and the GPU's memory in use after loading"));
     m_kv = make("statusKv", tr("KV cache blocks in use (the model's memory of the conversations)"));
     m_requests = make("statusRequests", tr("Replies being written / waiting for room"));
     m_speed = make("statusSpeed", tr("Generated tokens per second over the last few seconds"));
@@ -43,8 +43,15 @@ void EngineStatusBar::showModel() {
 }
 
 void EngineStatusBar::showStatus(const bridge::EngineStatus& s) {
-    m_memory->setText(s.residentBytes > 0 ? tr("RAM %1").arg(ModelLibraryModel::formatBytes(s.residentBytes))
-                                          : QString());
+    QString memory;
+    if (s.residentBytes > 0) memory = tr("RAM %1").arg(ModelLibraryModel::formatBytes(s.residentBytes));
+    const bridge::LoadedModelInfo& m = m_bridge.loadedModel();
+    if (s.loaded && m.deviceMemoryTotalBytes > 0) {
+        if (!memory.isEmpty()) memory += QStringLiteral(" \u00b7 ");
+        memory += tr("VRAM %1 / %2").arg(ModelLibraryModel::formatBytes(m.deviceMemoryUsedBytes),
+                                         ModelLibraryModel::formatBytes(m.deviceMemoryTotalBytes));
+    }
+    m_memory->setText(memory);
     if (!s.loaded) {
         m_kv->setText(tr("KV \u2013"));
         m_requests->setText(tr("idle"));
@@ -64,6 +71,7 @@ void EngineStatusBar::showStatus(const bridge::EngineStatus& s) {
 }
 
 QString EngineStatusBar::deviceText() const { return m_device->text(); }
+QString EngineStatusBar::memoryText() const { return m_memory->text(); }
 QString EngineStatusBar::kvText() const { return m_kv->text(); }
 QString EngineStatusBar::requestsText() const { return m_requests->text(); }
 QString EngineStatusBar::speedText() const { return m_speed->text(); }

@@ -1,4 +1,4 @@
-// The window's status bar: device, RAM, KV cache use, running / waiting replies and speed,
+// The window's status bar: device (CPU or GPU name), RAM and VRAM, KV cache use, running / waiting replies and speed,
 // from the bridge's periodic statsChanged (the labels change only on the GUI thread).
 #pragma once
 
@@ -21,6 +21,7 @@ public:
     explicit EngineStatusBar(bridge::EngineBridge& bridge, QWidget* parent = nullptr);
 
     QString deviceText() const;
+    QString memoryText() const;
     QString kvText() const;
     QString requestsText() const;
     QString speedText() const;

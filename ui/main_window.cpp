@@ -21,6 +21,7 @@
 #include "bridge/engine_bridge.h"
 #include "bridge/model_scanner.h"
 #include "bridge/store_client.h"
+#include "ui/adapters_page.h"
 #include "ui/app_services.h"
 #include "ui/chat_controller.h"
 #include "ui/chat_input.h"
@@ -28,6 +29,7 @@
 #include "ui/engine_status_bar.h"
 #include "ui/model_library_model.h"
 #include "ui/models_page.h"
+#include "ui/server_page.h"
 #include "ui/session_list_panel.h"
 #include "ui/theme.h"
 
@@ -64,6 +66,10 @@ MainWindow::MainWindow(AppServices& services, QWidget* parent) : QMainWindow(par
 
     m_modelsPage = new ModelsPage(*m_library, services.store(), services.bridge(), services.scanner(), m_tabs);
     m_tabs->addTab(m_modelsPage, tr("Models"));
+    m_adaptersPage = new AdaptersPage(services.store(), services.bridge(), *m_controller, *m_library, m_tabs);
+    m_tabs->addTab(m_adaptersPage, tr("Adapters"));
+    m_serverPage = new ServerPage(services.localServer(), services.settings(), m_tabs);
+    m_tabs->addTab(m_serverPage, tr("Local server"));
     setCentralWidget(m_tabs);
 
     m_statusBar = new EngineStatusBar(services.bridge(), this);
@@ -215,6 +221,10 @@ void MainWindow::buildMenus() {
     chatPage->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_1));
     QAction* modelsPage = view->addAction(tr("&Models"), this, &MainWindow::showModelsPage);
     modelsPage->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_2));
+    QAction* adaptersPage = view->addAction(tr("&Adapters"), this, &MainWindow::showAdaptersPage);
+    adaptersPage->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_3));
+    QAction* serverPage = view->addAction(tr("&Local server"), this, &MainWindow::showServerPage);
+    serverPage->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_4));
     view->addSeparator();
     QMenu* theme = view->addMenu(tr("&Appearance"));
     auto* group = new QActionGroup(theme);
@@ -241,6 +251,8 @@ void MainWindow::buildMenus() {
 
 void MainWindow::showChatPage() { m_tabs->setCurrentIndex(kChatTab); }
 void MainWindow::showModelsPage() { m_tabs->setCurrentIndex(kModelsTab); }
+void MainWindow::showAdaptersPage() { m_tabs->setCurrentIndex(m_tabs->indexOf(m_adaptersPage)); }
+void MainWindow::showServerPage() { m_tabs->setCurrentIndex(m_tabs->indexOf(m_serverPage)); }
 
 void MainWindow::setThemeMode(ThemeMode mode) {
     applyTheme(mode);

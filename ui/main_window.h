@@ -1,5 +1,5 @@
-// The desktop window: a Chat page (sessions on the left, the conversation on the right) and
-// a Models page, a toolbar with the model picker and load progress, menus with the usual
+// The desktop window: a Chat page (sessions on the left, the conversation on the right), a
+// Models page, an Adapters page and a Local server page, a toolbar with the model picker and load progress, menus with the usual
 // shortcuts, and the engine status bar. Layout, the open tab, the last chat and the theme
 // are remembered in QSettings.
 #pragma once
@@ -13,12 +13,14 @@ class QTabWidget;
 
 namespace pagoda::ui {
 
+class AdaptersPage;
 class AppServices;
 class ChatController;
 class ChatPanel;
 class EngineStatusBar;
 class ModelLibraryModel;
 class ModelsPage;
+class ServerPage;
 class SessionListPanel;
 enum class ThemeMode;
 
@@ -33,6 +35,8 @@ public:
     ChatPanel* chatPanel() const { return m_chatPanel; }
     SessionListPanel* sessionPanel() const { return m_sessionPanel; }
     ModelsPage* modelsPage() const { return m_modelsPage; }
+    ServerPage* serverPage() const { return m_serverPage; }
+    AdaptersPage* adaptersPage() const { return m_adaptersPage; }
     ModelLibraryModel& library() const { return *m_library; }
     EngineStatusBar* engineStatusBar() const { return m_statusBar; }
     QTabWidget* tabs() const { return m_tabs; }
@@ -41,6 +45,8 @@ public:
 
     void showChatPage();
     void showModelsPage();
+    void showServerPage();
+    void showAdaptersPage();
     void setThemeMode(ThemeMode mode);
 
 protected:
@@ -62,6 +68,8 @@ private:
     SessionListPanel* m_sessionPanel = nullptr;
     ChatPanel* m_chatPanel = nullptr;
     ModelsPage* m_modelsPage = nullptr;
+    ServerPage* m_serverPage = nullptr;
+    AdaptersPage* m_adaptersPage = nullptr;
     EngineStatusBar* m_statusBar = nullptr;
     QComboBox* m_modelPicker = nullptr;
     QProgressBar* m_toolbarProgress = nullptr;

@@ -2,9 +2,13 @@
 
 #include <QFont>
 #include <QLocale>
+#include <algorithm>
 #include <filesystem>
+#include <map>
+#include <numeric>
 
 #include "bridge/engine_bridge.h"
+#include "bridge/model_variants.h"
 #include "bridge/store_client.h"
 
 namespace pagoda::ui {
@@ -44,9 +48,32 @@ void ModelLibraryModel::reload() {
         [this](Result<Listing> listing) {
             ++m_reloads;
             if (listing) {
+                // Variants of one model together (in the order of the group's first name),
+                // largest quantization first.
+                std::vector<store::Model>& models = listing->first;
+                QStringList keys;
+                std::map<QString, size_t> firstSeen;
+                for (size_t i = 0; i < models.size(); ++i) {
+                    keys << bridge::variantGroupKey(models[i]);
+                    firstSeen.emplace(keys.back(), i);
+                }
+                std::vector<size_t> order(models.size());
+                std::iota(order.begin(), order.end(), size_t{0});
+                std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+                    const size_t ga = firstSeen[keys[static_cast<int>(a)]], gb = firstSeen[keys[static_cast<int>(b)]];
+                    if (ga != gb) return ga < gb;
+                    return bridge::quantizationRank(QString::fromStdString(models[a].quantization)) <
+                           bridge::quantizationRank(QString::fromStdString(models[b].quantization));
+                });
                 beginResetModel();
-                m_models = std::move(listing->first);
-                m_missing = std::move(listing->second);
+                m_models.clear();
+                m_missing.clear();
+                m_groups.clear();
+                for (size_t i : order) {
+                    m_models.push_back(std::move(models[i]));
+                    m_missing.push_back(listing->second[i]);
+                    m_groups << keys[static_cast<int>(i)];
+                }
                 endResetModel();
             }
             emit reloaded();
@@ -75,6 +102,15 @@ int ModelLibraryModel::rowOfId(qint64 id) const {
     return -1;
 }
 
+QVector<int> ModelLibraryModel::variantRows(int row) const {
+    QVector<int> rows;
+    if (row < 0 || row >= m_groups.size()) return rows;
+    for (int i = 0; i < m_groups.size(); ++i) {
+        if (m_groups[i] == m_groups[row]) rows << i;
+    }
+    return rows;
+}
+
 QString ModelLibraryModel::formatParameters(qint64 n) {
     if (n >= 1'000'000'000) return QStringLiteral("%1B").arg(n / 1e9, 0, 'f', 2);
     if (n >= 1'000'000) return QStringLiteral("%1M").arg(n / 1e6, 0, 'f', 1);
@@ -99,7 +135,16 @@ QVariant ModelLibraryModel::data(const QModelIndex& index, int role) const {
     const bool loaded = m_bridge.isLoaded() && m_bridge.loadedModel().modelId == m->id;
     if (role == IdRole) return QVariant::fromValue<qint64>(m->id);
     if (role == PathRole) return QString::fromStdString(m->path);
-    if (role == Qt::ToolTipRole) return QString::fromStdString(m->path);
+    if (role == GroupRole) return m_groups.value(index.row());
+    if (role == Qt::ToolTipRole) {
+        if (index.column() != Variants) return QString::fromStdString(m->path);
+        QStringList quants;
+        for (int r : variantRows(index.row())) {
+            quants << QString::fromStdString(m_models[static_cast<size_t>(r)].quantization);
+        }
+        return tr("Quantizations of %1 in the library: %2")
+            .arg(bridge::variantBaseName(QString::fromStdString(m->path)), quants.join(QStringLiteral(", ")));
+    }
     if (role == Qt::TextAlignmentRole) {
         switch (index.column()) {
             case Parameters:
@@ -131,6 +176,10 @@ QVariant ModelLibraryModel::data(const QModelIndex& index, int role) const {
             return m->context_length > 0 ? QLocale().toString(static_cast<qlonglong>(m->context_length)) : QString();
         case Template:
             return m->has_chat_template ? tr("yes") : tr("no");
+        case Variants: {
+            const QVector<int> rows = variantRows(index.row());
+            return rows.size() > 1 ? tr("%1 of %2").arg(rows.indexOf(index.row()) + 1).arg(rows.size()) : QString();
+        }
         case State:
             if (m_loadingId == m->id) return tr("loading\u2026");
             if (loaded) return tr("loaded");
@@ -158,6 +207,8 @@ QVariant ModelLibraryModel::headerData(int section, Qt::Orientation orientation,
             return tr("Context");
         case Template:
             return tr("Chat template");
+        case Variants:
+            return tr("Variants");
         case State:
             return tr("Status");
         default:

@@ -21,6 +21,7 @@
 #include "bridge/engine_bridge.h"
 #include "bridge/model_scanner.h"
 #include "bridge/store_client.h"
+#include "ui/download_panel.h"
 #include "ui/model_library_model.h"
 
 namespace pagoda::ui {
@@ -89,6 +90,11 @@ ModelsPage::ModelsPage(ModelLibraryModel& library, bridge::StoreClient& store, b
     m_status->setWordWrap(true);
     m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_status);
+
+    m_downloadPanel = new DownloadPanel(this);
+    layout->addWidget(m_downloadPanel);
+    // A verified download joins the library like an added file.
+    connect(m_downloadPanel, &DownloadPanel::downloaded, this, [this](const QString& path) { addPaths({path}); });
 
     connect(m_addFile, &QPushButton::clicked, this, &ModelsPage::addFilesWithDialog);
     connect(m_addFolder, &QPushButton::clicked, this, &ModelsPage::addFolderWithDialog);
@@ -269,6 +275,18 @@ void ModelsPage::updateDetails() {
     const QString path = QString::fromStdString(m->path);
     QString text = tr("<b>%1</b><br>%2").arg(QString::fromStdString(m->display_name).toHtmlEscaped(),
                                                path.toHtmlEscaped());
+    const int row = m_library.rowOfId(m->id);
+    QStringList others;
+    for (int r : m_library.variantRows(row)) {
+        const store::Model* v = m_library.modelAt(r);
+        if (r == row || !v) continue;
+        others << tr("%1 (%2)").arg(QString::fromStdString(v->quantization).toHtmlEscaped(),
+                                    ModelLibraryModel::formatBytes(v->file_size));
+    }
+    if (!others.isEmpty()) {
+        text += QLatin1String("<br>") + tr("Other quantizations of this model: %1. Select one and Load to switch.")
+                                            .arg(others.join(QStringLiteral(", ")));
+    }
     auto it = m_summaries.constFind(path);
     if (it != m_summaries.constEnd() && it->kvBytesPerToken > 0) {
         const int64_t ctx = std::min<int64_t>(it->model.context_length, m_bridge.maxContextLength());

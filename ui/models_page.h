@@ -20,6 +20,7 @@ class StoreClient;
 
 namespace pagoda::ui {
 
+class DownloadPanel;
 class ModelLibraryModel;
 
 class ModelsPage : public QWidget {
@@ -34,6 +35,7 @@ public:
     QPushButton* unloadButton() const { return m_unload; }
     QProgressBar* progressBar() const { return m_progress; }
     QLabel* statusLabel() const { return m_status; }
+    DownloadPanel* downloadPanel() const { return m_downloadPanel; }
     // Ask before removing (on by default; tests turn it off).
     void setConfirmRemovals(bool confirm) { m_confirmRemovals = confirm; }
 
@@ -68,6 +70,7 @@ private:
     QLabel* m_status = nullptr;
     QLabel* m_stage = nullptr;
     QProgressBar* m_progress = nullptr;
+    DownloadPanel* m_downloadPanel = nullptr;
     QHash<QString, bridge::GgufSummary> m_summaries;  // by path, for the memory estimate
     QStringList m_scanErrors;
     int m_scanAdded = 0;

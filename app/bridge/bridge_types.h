@@ -41,6 +41,10 @@ struct LoadedModelInfo {
     QString templateError;         // a template that exists but does not parse
     double loadSeconds = 0.0;
     qint64 kvCacheBytes = 0;
+    // The device's memory right after loading (weights and KV cache are allocated up front),
+    // for GPUs; 0 for the CPU.
+    qint64 deviceMemoryUsedBytes = 0;
+    qint64 deviceMemoryTotalBytes = 0;
 };
 
 struct EngineStatus {
@@ -52,6 +56,13 @@ struct EngineStatus {
     double generatedTokensPerSecond = 0.0;  // over the last few seconds
     double promptTokensPerSecond = 0.0;
     qint64 residentBytes = 0;  // this process's RAM (VmRSS); 0 when unknown
+};
+
+// A LoRA adapter from the library attached to a chat, with its strength.
+struct AdapterAttachment {
+    qint64 adapterId = 0;
+    QString path;
+    double scale = 1.0;
 };
 
 // One message of the conversation a reply continues.
@@ -66,6 +77,10 @@ struct GenerationRequest {
     // The Store message the reply streams into (written from the engine thread, so text
     // survives a GUI stall or a crash); 0: not persisted.
     qint64 persistMessageId = 0;
+    // The chat's LoRA adapters (Session::adapters_json). Not applied yet: see
+    // EngineBridge::setSessionAdapters, the one place that switches adapters on.
+    qint64 sessionId = 0;
+    QVector<AdapterAttachment> adapters;
 };
 
 struct GenerationResult {

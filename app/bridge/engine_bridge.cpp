@@ -175,6 +175,20 @@ void EngineBridge::onWorker(F fn) {
 
 void EngineBridge::setStore(store::Store* store) { m_store = store; }
 
+std::shared_ptr<server::ServedModel> EngineBridge::servedModel() const {
+    std::lock_guard<std::mutex> lock(m_modelMutex);
+    return m_model;
+}
+
+Status EngineBridge::setSessionAdapters(qint64 sessionId, const QVector<AdapterAttachment>& adapters) {
+    (void)sessionId;
+    if (adapters.isEmpty()) return Status::ok();  // detaching always works
+    // Switch-on point for the engine's multi-LoRA API: load each adapter on the worker
+    // (Engine::load_adapter(path)), remember path -> id, and have workerGenerate put
+    // {id, scale} of GenerationRequest::adapters into Request::adapters.
+    return unsupported("LoRA adapters are not available in this build yet");
+}
+
 void EngineBridge::setMaxContextLength(int tokens) { m_maxContext = std::max(16, tokens); }
 
 void EngineBridge::loadModel(qint64 modelId, const QString& path) {
@@ -279,6 +293,9 @@ void EngineBridge::workerLoad(qint64 modelId, const QString& path, int maxContex
     ec.max_model_len = std::min(cfg.n_ctx_train, maxContext);
     // [n_layers, K and V, kv_dim] F16 per token; sized as the Models page estimated it.
     ec.kv_memory_bytes = desktopKvCacheBytes(int64_t{cfg.n_layers} * 2 * cfg.kv_dim() * 2, ec.max_model_len);
+    // The Engine owns the backend from here on; asked once, on this thread, before any
+    // request runs: the weights and the KV pool are allocated by then.
+    const Backend* device = backend.get();
     auto engine = Engine::create(std::move(backend), std::move(model.value()), ec);
     if (!engine) return fail(engine.status().message());
 
@@ -288,7 +305,10 @@ void EngineBridge::workerLoad(qint64 modelId, const QString& path, int maxContex
     served->engine = std::move(engine.value());
     served->traits = std::move(traits);
     served->created = static_cast<int64_t>(std::time(nullptr));
-    m_model = served;
+    {
+        std::lock_guard<std::mutex> lock(m_modelMutex);
+        m_model = served;
+    }
 
     LoadedModelInfo info;
     info.modelId = modelId;
@@ -304,6 +324,11 @@ void EngineBridge::workerLoad(qint64 modelId, const QString& path, int maxContex
     // [kv_blocks, block_size, n_layers, 2 (K and V), kv_dim], F16
     info.kvCacheBytes = int64_t{stats.kv_blocks_total} * stats.block_size * cfg.n_layers * 2 * cfg.kv_dim() * 2;
     info.loadSeconds = std::chrono::duration<double>(Clock::now() - started).count();
+    if (const std::optional<MemoryInfo> mem = device->device_memory()) {
+        info.deviceMemoryTotalBytes = static_cast<qint64>(mem->total_bytes);
+        const uint64_t free = std::min(mem->free_bytes, mem->total_bytes);
+        info.deviceMemoryUsedBytes = static_cast<qint64>(mem->total_bytes - free);
+    }
 
     QMetaObject::invokeMethod(
         this,
@@ -320,8 +345,13 @@ void EngineBridge::workerLoad(qint64 modelId, const QString& path, int maxContex
 void EngineBridge::workerUnload(bool announce) {
     const bool had = m_model != nullptr;
     // Destroying the Engine ends its requests as cancelled (their sinks post that) and
-    // joins its thread, here rather than on the GUI thread.
-    m_model.reset();
+    // joins its thread, here rather than on the GUI thread (outside the lock).
+    std::shared_ptr<server::ServedModel> old;
+    {
+        std::lock_guard<std::mutex> lock(m_modelMutex);
+        old.swap(m_model);
+    }
+    old.reset();
     m_submitted.clear();
     if (!announce || !had) return;
     QMetaObject::invokeMethod(
@@ -346,6 +376,8 @@ void EngineBridge::workerGenerate(quint64 ticket, GenerationRequest request, std
     r.prompt = std::move(prompt.value());
     r.sampling = request.sampling;
     r.priority = Priority::interactive;
+    // request.adapters (the chat's LoRA attachments) are not applied until setSessionAdapters
+    // switches adapters on: then each path maps to an Engine::load_adapter id -> r.adapters.
     auto id = m_model->engine->submit(std::move(r), std::make_shared<BridgeSink>(channel));
     if (!id) return channel->end(errorFinish(id.status().message()));
     {

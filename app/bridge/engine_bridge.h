@@ -23,6 +23,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 
 #include "bridge/bridge_types.h"
 #include "pagoda/engine.h"
@@ -69,6 +70,16 @@ public:
     void cancel(quint64 ticket);
     int activeGenerations() const { return static_cast<int>(m_active.size()); }
 
+    // The loaded model as the HTTP server serves it (null when none), so the desktop's local
+    // server answers with the same engine the chat uses. Thread-safe. The caller holds the
+    // engine alive: drop the pointer on a thread that may wait (the Engine joins its thread).
+    std::shared_ptr<server::ServedModel> servedModel() const;
+
+    // The LoRA adapters (with their scales) replies of chat `sessionId` run with. The ONE
+    // place adapters reach the engine: it answers "unsupported" until the engine's multi-LoRA
+    // API is wired in here; the Adapters page shows that message.
+    Status setSessionAdapters(qint64 sessionId, const QVector<AdapterAttachment>& adapters);
+
 signals:
     void loadStarted(qint64 modelId, const QString& path);
     // stage: what is happening; percent 0..100, or -1 while the step gives no progress.
@@ -108,7 +119,8 @@ private:
 
     // Worker thread state.
     QTimer* m_statsTimer = nullptr;
-    std::shared_ptr<server::ServedModel> m_model;
+    std::shared_ptr<server::ServedModel> m_model;  // written on the worker under m_modelMutex
+    mutable std::mutex m_modelMutex;
     std::map<quint64, std::shared_ptr<StreamChannel>> m_submitted;
 };
 

@@ -1,6 +1,8 @@
 #include "ui_test_util.h"
 
+#include <QDir>
 #include <QFileInfo>
+#include <QImage>
 #include <QTest>
 
 #include "bridge/engine_bridge.h"
@@ -31,6 +33,13 @@ QString writeRandomModel(const QString& dir, const QString& name, int dim, int l
     const QString path = dir + QLatin1Char('/') + name + QStringLiteral(".gguf");
     if (!writer.write(path.toStdString()).is_ok()) return {};
     return path;
+}
+
+bool saveScreenshot(QWidget& window, const QString& name) {
+    QTest::qWait(100);  // queued updates and layouts land first
+    const QString dir = QStringLiteral(PAGODA_SCREENSHOT_DIR);
+    if (!QDir().mkpath(dir)) return false;
+    return window.grab().toImage().save(dir + QLatin1Char('/') + name + QStringLiteral(".png"));
 }
 
 AppHarness::AppHarness() = default;

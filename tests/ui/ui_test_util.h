@@ -19,6 +19,10 @@ QString storiesModelPath();
 QString writeRandomModel(const QString& dir, const QString& name, int dim, int layers, int ffn,
                          const QString& chatTemplate = {}, int contextLength = 1024);
 
+// Writes `window` to <build>/screenshots/<name>.png for people to look at (no assertion on
+// what it shows); false when it could not be written.
+bool saveScreenshot(QWidget& window, const QString& name);
+
 class AppHarness {
 public:
     AppHarness();
