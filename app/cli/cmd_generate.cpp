@@ -22,6 +22,7 @@
 #include "args.h"
 #include "backend_factory.h"
 #include "commands.h"
+#include "size_option.h"
 #include "model/ggml_type.h"
 #include "model/model.h"
 #include "pagoda/engine.h"
@@ -124,28 +125,6 @@ bool parse_logit_bias(const std::string& text, std::vector<std::pair<TokenId, fl
     return true;
 }
 
-// "512M", "2G", "1048576": bytes.
-bool parse_size(const std::string& text, int64_t& bytes) {
-    char* end = nullptr;
-    const double v = std::strtod(text.c_str(), &end);
-    if (end == text.c_str() || !(v > 0)) return false;
-    double mult = 1;
-    const std::string suffix(end);
-    if (suffix == "K" || suffix == "KiB" || suffix == "k") {
-        mult = 1024.0;
-    } else if (suffix == "M" || suffix == "MiB") {
-        mult = 1024.0 * 1024;
-    } else if (suffix == "G" || suffix == "GiB") {
-        mult = 1024.0 * 1024 * 1024;
-    } else if (!suffix.empty()) {
-        return false;
-    }
-    const double b = v * mult;
-    if (b > 9.0e18) return false;
-    bytes = static_cast<int64_t>(b);
-    return true;
-}
-
 Status write_logits(const std::string& path, std::span<const float> logits) {
     std::vector<float> le(logits.begin(), logits.end());
     if constexpr (std::endian::native == std::endian::big) {
@@ -232,7 +211,8 @@ int run_generate(int argc, char** argv) {
            "tokens to generate for each request in order (after --parallel copies), instead of -n for all");
     option("--threads", "N", "CPU threads; 0 = number of physical cores", "0");
     option("--ctx-size", "N", "context per sequence in tokens (default: min(model context length, 4096))");
-    option("--kv-memory", "SIZE", "KV cache budget (e.g. 512M, 2G); default: --ctx-size tokens per sequence");
+    option("--kv-memory", "SIZE|FRACTION",
+           std::string(kKvMemoryHelp) + "; default: --ctx-size tokens per sequence");
     option("--prefill-chunk", "N", "token budget of one forward step (long prompts run in chunks)", "512");
     option("--kv-type", "TYPE", "KV cache encoding: f16, f32 or q8_0", "f16");
     option("--device", "DEV", "auto, cpu or cuda[:N]", "auto");
@@ -296,9 +276,9 @@ int run_generate(int argc, char** argv) {
     const auto kv_type = ggml_type_from_name(args.get("--kv-type").c_str());
     if (!kv_type || (*kv_type != GgmlType::F16 && *kv_type != GgmlType::F32 && *kv_type != GgmlType::Q8_0))
         return usage("--kv-type must be f16, f32 or q8_0");
-    int64_t kv_memory = 0;
-    if (args.has("--kv-memory") && !parse_size(args.get("--kv-memory"), kv_memory))
-        return usage("--kv-memory expects a size such as 512M or 2G");
+    KvMemory kv_memory;
+    if (args.has("--kv-memory") && !parse_kv_memory(args.get("--kv-memory"), kv_memory))
+        return usage("--kv-memory expects a size such as 512M or 2G, or a fraction such as 0.9");
     std::vector<std::pair<TokenId, float>> logit_bias;
     if (args.has("--logit-bias") && !parse_logit_bias(args.get("--logit-bias"), logit_bias))
         return usage("--logit-bias expects ID:BIAS pairs separated by commas");
@@ -368,8 +348,12 @@ int run_generate(int argc, char** argv) {
     ec.kv_type = *kv_type;
     ec.enable_prefix_caching = !args.has("--no-prefix-cache");
     ec.seed = seed;
-    if (kv_memory > 0) {
-        ec.kv_memory_bytes = kv_memory;
+    const bool device_memory = device->backend->device_memory().has_value();
+    if (kv_memory.fraction > 0 && !device_memory)
+        std::fprintf(stderr, "pagoda: --kv-memory %s is a fraction of GPU memory; on the CPU, --ctx-size decides\n",
+                     args.get("--kv-memory").c_str());
+    if (kv_memory.bytes > 0 || (kv_memory.fraction > 0 && device_memory)) {
+        apply_kv_memory(kv_memory, ec);
     } else {
         const int64_t blocks = (ctx_size + kBlockSize - 1) / kBlockSize * n_sequences;
         if (blocks > INT32_MAX) return usage("--ctx-size times the number of sequences is too large; use --kv-memory");

@@ -21,6 +21,7 @@
 #include "args.h"
 #include "backend_factory.h"
 #include "commands.h"
+#include "size_option.h"
 #include "model/gguf_file.h"
 #include "model/ggml_type.h"
 #include "model/model_config.h"
@@ -36,26 +37,6 @@ namespace {
 
 constexpr int32_t kDefaultMaxCtx = 4096;
 constexpr int32_t kBlockSize = 16;
-
-bool parse_size(const std::string& text, int64_t& bytes) {
-    char* end = nullptr;
-    const double v = std::strtod(text.c_str(), &end);
-    if (end == text.c_str() || !(v > 0)) return false;
-    const std::string suffix(end);
-    double mult = 1;
-    if (suffix == "K" || suffix == "k" || suffix == "KiB") {
-        mult = 1024.0;
-    } else if (suffix == "M" || suffix == "MiB") {
-        mult = 1024.0 * 1024;
-    } else if (suffix == "G" || suffix == "GiB") {
-        mult = 1024.0 * 1024 * 1024;
-    } else if (!suffix.empty()) {
-        return false;
-    }
-    if (v * mult > 9.0e18) return false;
-    bytes = static_cast<int64_t>(v * mult);
-    return true;
-}
 
 std::vector<std::string> split_commas(const std::string& s) {
     std::vector<std::string> out;
@@ -75,7 +56,7 @@ struct EngineOptions {
     int64_t ctx_size = 0;
     int parallel = 8;
     int prefill_chunk = 512;
-    int64_t kv_memory = 0;
+    KvMemory kv_memory;
     GgmlType kv_type = GgmlType::F16;
     bool prefix_cache = true;
     uint64_t seed = 0;
@@ -102,8 +83,11 @@ Result<std::unique_ptr<Engine>> make_engine(const EngineOptions& o, const std::s
     ec.kv_type = o.kv_type;
     ec.enable_prefix_caching = o.prefix_cache;
     ec.seed = o.seed;
-    if (o.kv_memory > 0) {
-        ec.kv_memory_bytes = o.kv_memory;
+    const bool device_memory = device->backend->device_memory().has_value();
+    if (o.kv_memory.fraction > 0 && !device_memory)
+        std::fprintf(stderr, "pagoda: --kv-memory is a fraction of GPU memory; on the CPU, --ctx-size decides\n");
+    if (o.kv_memory.bytes > 0 || (o.kv_memory.fraction > 0 && device_memory)) {
+        apply_kv_memory(o.kv_memory, ec);
     } else {
         const int64_t blocks = (ctx + kBlockSize - 1) / kBlockSize * o.parallel;
         if (blocks > INT32_MAX) return invalid_argument("--ctx-size times --parallel is too large; use --kv-memory");
@@ -134,7 +118,7 @@ int run_serve(int argc, char** argv) {
     args.option("--parallel", "N", "sequences decoded at once (n > 1 samples count each)", "8");
     args.option("--max-queue", "N", "requests that may wait beyond --parallel before 429", "256");
     args.option("--prefill-chunk", "N", "token budget of one forward step", "512");
-    args.option("--kv-memory", "SIZE", "KV cache budget (e.g. 512M, 2G); default: --ctx-size per --parallel slot");
+    args.option("--kv-memory", "SIZE|FRACTION", std::string(kKvMemoryHelp) + "; default: --ctx-size per --parallel slot");
     args.option("--kv-type", "TYPE", "KV cache encoding: f16, f32 or q8_0", "f16");
     args.option("--max-loaded", "N", "models kept loaded at once (least recently used unloaded first); 0 = no limit",
                 "1");
@@ -199,8 +183,8 @@ int run_serve(int argc, char** argv) {
     if (http_threads < 0 || http_threads > 100000) return usage("--http-threads must be between 1 and 100000");
     int64_t max_body = 0;
     if (!parse_size(args.get("--max-body"), max_body) || max_body < 1024) return usage("--max-body must be >= 1K");
-    if (args.has("--kv-memory") && !parse_size(args.get("--kv-memory"), eo.kv_memory))
-        return usage("--kv-memory expects a size such as 512M or 2G");
+    if (args.has("--kv-memory") && !parse_kv_memory(args.get("--kv-memory"), eo.kv_memory))
+        return usage("--kv-memory expects a size such as 512M or 2G, or a fraction such as 0.9");
     const auto kv_type = ggml_type_from_name(args.get("--kv-type").c_str());
     if (!kv_type || (*kv_type != GgmlType::F16 && *kv_type != GgmlType::F32 && *kv_type != GgmlType::Q8_0))
         return usage("--kv-type must be f16, f32 or q8_0");
