@@ -122,6 +122,7 @@ AdaptersPage::AdaptersPage(bridge::StoreClient& store, bridge::EngineBridge& bri
     connect(&m_controller, &ChatController::sessionChanged, this, &AdaptersPage::fillAttachments);
     connect(&m_controller, &ChatController::sessionClosed, this, &AdaptersPage::fillAttachments);
     connect(&m_library, &ModelLibraryModel::reloaded, this, &AdaptersPage::fill);
+    connect(&m_bridge, &bridge::EngineBridge::sessionAdaptersChecked, this, &AdaptersPage::onAdaptersChecked);
     reload();
 }
 
@@ -329,15 +330,39 @@ void AdaptersPage::applyToChat() {
         if (it != m_adapters.end()) a.path = QString::fromStdString(it->path);
         attached.push_back(a);
     }
-    // The choice is kept with the chat either way, so it applies once the engine supports it.
+    // The choice is kept with the chat either way: a file that fails now (another model is
+    // loaded) may be right for the model the chat is used with later.
     m_controller.setAdaptersJson(bridge::adapterAttachmentsJson(attached));
     const Status status = m_bridge.setSessionAdapters(m_controller.sessionId(), attached);
-    const QString message = status.is_ok() ? (attached.isEmpty() ? tr("No adapters on this chat.")
-                                                                 : tr("%n adapter(s) attached to this chat.", nullptr,
-                                                                      static_cast<int>(attached.size())))
-                                           : QString::fromStdString(status.message());
+    if (!status.is_ok()) {
+        const QString message = QString::fromStdString(status.message());
+        m_status->setText(message);
+        emit applied(false, message);
+        return;
+    }
+    // The engine's answer comes from the bridge's worker (loading an adapter reads its file).
+    ++m_pendingChecks;
+    m_appliedCount = static_cast<int>(attached.size());
+    m_status->setText(attached.isEmpty() ? tr("Detaching the adapters\u2026")
+                                         : tr("Loading %n adapter(s)\u2026", nullptr, m_appliedCount));
+}
+
+void AdaptersPage::onAdaptersChecked(qint64 sessionId, bool checked, const QString& error) {
+    (void)sessionId;  // answers arrive in the order of the applies; only the last one is shown
+    if (m_pendingChecks == 0 || --m_pendingChecks > 0) return;
+    QString message = error;
+    if (error.isEmpty()) {
+        if (m_appliedCount == 0) {
+            message = tr("No adapters on this chat.");
+        } else if (checked) {
+            message = tr("%n adapter(s) attached to this chat.", nullptr, m_appliedCount);
+        } else {
+            message = tr("%n adapter(s) attached to this chat; they load with the model when a reply starts.",
+                         nullptr, m_appliedCount);
+        }
+    }
     m_status->setText(message);
-    emit applied(status.is_ok(), message);
+    emit applied(error.isEmpty(), message);
 }
 
 }  // namespace pagoda::ui

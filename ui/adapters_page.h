@@ -1,8 +1,9 @@
 // The Adapters page: the LoRA adapters in the library with their base model (add files or
 // PEFT folders, inspected off the GUI thread; remove; change the base model), and the open
 // chat's attachments: tick adapters, set each one's scale with a slider, apply. Applying saves
-// the attachments in the session and asks the engine through
-// EngineBridge::setSessionAdapters, whose answer the page shows.
+// the attachments in the session and has the engine load them through
+// EngineBridge::setSessionAdapters; the page shows the answer (applied) when it comes back.
+// Every reply of the chat then runs with them.
 #pragma once
 
 #include <QWidget>
@@ -63,6 +64,7 @@ public slots:
 signals:
     void reloaded();
     void adaptersAdded(int added, int failed);
+    // After applyToChat: the engine's answer (ok false: the message says why).
     void applied(bool ok, const QString& message);
 
 private:
@@ -70,6 +72,7 @@ private:
     void fillAttachments();
     void updateControls();
     void onBaseModelPicked(int index);
+    void onAdaptersChecked(qint64 sessionId, bool checked, const QString& error);
     qint64 selectedAdapterId() const;
     QString baseModelName(const store::Adapter& a) const;
 
@@ -89,6 +92,8 @@ private:
     QPushButton* m_apply = nullptr;
     QLabel* m_status = nullptr;
     int m_reloads = 0;
+    int m_pendingChecks = 0;  // applies the engine has not answered yet
+    int m_appliedCount = 0;   // adapters in the latest apply
     bool m_filling = false;
 };
 

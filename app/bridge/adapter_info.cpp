@@ -111,6 +111,8 @@ std::string adapterAttachmentsJson(const QVector<AdapterAttachment>& attachments
         o.insert(QStringLiteral("adapter_id"), a.adapterId);
         // Two decimals: the slider's resolution, and readable JSON.
         o.insert(QStringLiteral("scale"), std::round(a.scale * 100.0) / 100.0);
+        // The file, so a reply can load the adapter without asking the library first.
+        if (!a.path.isEmpty()) o.insert(QStringLiteral("path"), a.path);
         array.append(o);
     }
     return QJsonDocument(array).toJson(QJsonDocument::Compact).toStdString();

@@ -25,8 +25,8 @@ Result<store::NewAdapter> inspectAdapter(const QString& path);
 std::optional<int64_t> guessBaseModel(const store::NewAdapter& adapter, const std::vector<store::Model>& library,
                                       qint64 preferredId = 0);
 
-// Session::adapters_json <-> attachments. Unknown fields are ignored; entries without an
-// adapter id are dropped; scales are clamped to [0, 2].
+// Session::adapters_json <-> attachments ([{"adapter_id", "scale", "path"}]). Unknown fields
+// are ignored; entries without an adapter id are dropped; scales are clamped to [0, 2].
 QVector<AdapterAttachment> parseAdapterAttachments(const std::string& json);
 std::string adapterAttachmentsJson(const QVector<AdapterAttachment>& attachments);
 

@@ -77,8 +77,8 @@ struct GenerationRequest {
     // The Store message the reply streams into (written from the engine thread, so text
     // survives a GUI stall or a crash); 0: not persisted.
     qint64 persistMessageId = 0;
-    // The chat's LoRA adapters (Session::adapters_json). Not applied yet: see
-    // EngineBridge::setSessionAdapters, the one place that switches adapters on.
+    // The chat's LoRA adapters (Session::adapters_json), loaded into the engine on demand
+    // (EngineBridge::workerAdapterRefs); one that cannot load fails the reply before it starts.
     qint64 sessionId = 0;
     QVector<AdapterAttachment> adapters;
 };

@@ -181,12 +181,29 @@ std::shared_ptr<server::ServedModel> EngineBridge::servedModel() const {
 }
 
 Status EngineBridge::setSessionAdapters(qint64 sessionId, const QVector<AdapterAttachment>& adapters) {
-    (void)sessionId;
-    if (adapters.isEmpty()) return Status::ok();  // detaching always works
-    // Switch-on point for the engine's multi-LoRA API: load each adapter on the worker
-    // (Engine::load_adapter(path)), remember path -> id, and have workerGenerate put
-    // {id, scale} of GenerationRequest::adapters into Request::adapters.
-    return unsupported("LoRA adapters are not available in this build yet");
+    for (const AdapterAttachment& a : adapters) {
+        if (a.path.isEmpty()) {
+            return invalid_argument("LoRA adapter " + std::to_string(a.adapterId) +
+                                    " has no file: add it to the library again");
+        }
+        if (!(a.scale >= 0.0 && a.scale <= 2.0)) {
+            return invalid_argument("the scale of " + QFileInfo(a.path).fileName().toStdString() +
+                                    " is outside 0..2");
+        }
+    }
+    // Loading reads and checks the adapter's matrices: the worker's job, never the GUI's.
+    onWorker([this, sessionId, adapters] {
+        const bool checked = m_model != nullptr;
+        QString error;
+        if (checked) {
+            auto refs = workerAdapterRefs(adapters);
+            if (!refs) error = qs(refs.status().message());
+        }
+        QMetaObject::invokeMethod(
+            this, [this, sessionId, checked, error] { emit sessionAdaptersChecked(sessionId, checked, error); },
+            Qt::QueuedConnection);
+    });
+    return Status::ok();
 }
 
 void EngineBridge::setMaxContextLength(int tokens) { m_maxContext = std::max(16, tokens); }
@@ -353,6 +370,7 @@ void EngineBridge::workerUnload(bool announce) {
     }
     old.reset();
     m_submitted.clear();
+    m_adapterIds.clear();
     if (!announce || !had) return;
     QMetaObject::invokeMethod(
         this,
@@ -376,8 +394,10 @@ void EngineBridge::workerGenerate(quint64 ticket, GenerationRequest request, std
     r.prompt = std::move(prompt.value());
     r.sampling = request.sampling;
     r.priority = Priority::interactive;
-    // request.adapters (the chat's LoRA attachments) are not applied until setSessionAdapters
-    // switches adapters on: then each path maps to an Engine::load_adapter id -> r.adapters.
+    // The chat's LoRA adapters; one that cannot load fails the reply before it starts.
+    auto adapters = workerAdapterRefs(request.adapters);
+    if (!adapters) return channel->end(errorFinish(adapters.status().message()));
+    r.adapters = std::move(adapters.value());
     auto id = m_model->engine->submit(std::move(r), std::make_shared<BridgeSink>(channel));
     if (!id) return channel->end(errorFinish(id.status().message()));
     {
@@ -399,6 +419,41 @@ void EngineBridge::workerCancel(quint64 ticket) {
         id = it->second->engineId;
     }
     m_model->engine->cancel(id);
+}
+
+Result<std::vector<AdapterRef>> EngineBridge::workerAdapterRefs(const QVector<AdapterAttachment>& adapters) {
+    std::vector<AdapterRef> refs;
+    if (adapters.isEmpty()) return refs;
+    if (!m_model) return invalid_argument("No model is loaded. Load one on the Models page first.");
+    Engine& engine = *m_model->engine;
+    for (const AdapterAttachment& a : adapters) {
+        const QString file = QFileInfo(a.path).fileName();
+        if (a.path.isEmpty()) {
+            return invalid_argument("LoRA adapter " + std::to_string(a.adapterId) +
+                                    " of this chat has no file: attach it again on the Adapters page");
+        }
+        const std::string path = a.path.toStdString();
+        auto it = m_adapterIds.find(path);
+        if (it == m_adapterIds.end()) {
+            // Named by its path: names are unique per engine, and two library adapters may
+            // share a general.name. The local server shares this engine; reuse its load.
+            Result<int32_t> id = engine.adapter_id(path);
+            if (!id) id = engine.load_adapter(path, path);
+            if (!id) {
+                const std::string what = "LoRA adapter " + file.toStdString() + " cannot be used with " + m_model->id;
+                return Status::error(id.status().code(), what + ": " + id.status().message());
+            }
+            it = m_adapterIds.emplace(path, id.value()).first;
+        }
+        // The engine takes each id once: the same file attached twice adds its scales.
+        auto same = std::find_if(refs.begin(), refs.end(), [&](const AdapterRef& r) { return r.id == it->second; });
+        if (same != refs.end()) {
+            same->scale += static_cast<float>(a.scale);
+        } else {
+            refs.push_back({it->second, static_cast<float>(a.scale)});
+        }
+    }
+    return refs;
 }
 
 void EngineBridge::workerPollStats() {

@@ -24,6 +24,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "bridge/bridge_types.h"
 #include "pagoda/engine.h"
@@ -75,9 +77,13 @@ public:
     // engine alive: drop the pointer on a thread that may wait (the Engine joins its thread).
     std::shared_ptr<server::ServedModel> servedModel() const;
 
-    // The LoRA adapters (with their scales) replies of chat `sessionId` run with. The ONE
-    // place adapters reach the engine: it answers "unsupported" until the engine's multi-LoRA
-    // API is wired in here; the Adapters page shows that message.
+    // Checks the LoRA adapters (with their scales) chat `sessionId` is to run with. What needs
+    // no engine (an attachment without a file, a scale outside [0, 2]) fails here at once;
+    // otherwise the worker loads each file into the loaded model's engine (once per file and
+    // model) and answers with sessionAdaptersChecked. Replies carry their adapters in
+    // GenerationRequest::adapters and load them the same way on demand, so a chat's adapters
+    // apply again after a model switch, and a file that cannot be used (gone, made for another
+    // base model, a backend without LoRA support) fails that reply with the engine's message.
     Status setSessionAdapters(qint64 sessionId, const QVector<AdapterAttachment>& adapters);
 
 signals:
@@ -90,6 +96,9 @@ signals:
     void tokenReceived(quint64 ticket, const QString& text);
     void finished(const pagoda::bridge::GenerationResult& result);
     void statsChanged(const pagoda::bridge::EngineStatus& status);
+    // The answer to setSessionAdapters: `checked` is false when no model was loaded (the
+    // adapters load with the chat's first reply); `error` is empty when they loaded.
+    void sessionAdaptersChecked(qint64 sessionId, bool checked, const QString& error);
 
 private:
     friend struct StreamChannel;
@@ -102,6 +111,8 @@ private:
     void workerGenerate(quint64 ticket, GenerationRequest request, std::shared_ptr<StreamChannel> channel);
     void workerCancel(quint64 ticket);
     void workerPollStats();
+    // Engine ids and scales for `adapters`, loading files the engine does not have yet.
+    Result<std::vector<AdapterRef>> workerAdapterRefs(const QVector<AdapterAttachment>& adapters);
     // GUI thread: takes what the sink buffered and emits it.
     void drainChannel(const std::shared_ptr<StreamChannel>& channel);
 
@@ -122,6 +133,8 @@ private:
     std::shared_ptr<server::ServedModel> m_model;  // written on the worker under m_modelMutex
     mutable std::mutex m_modelMutex;
     std::map<quint64, std::shared_ptr<StreamChannel>> m_submitted;
+    // Adapter file -> its id in m_model's engine; cleared with the engine (ids are per engine).
+    std::map<std::string, int32_t> m_adapterIds;
 };
 
 }  // namespace pagoda::bridge

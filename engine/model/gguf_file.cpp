@@ -1,12 +1,6 @@
 #include "model/gguf_file.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -95,43 +89,16 @@ int64_t GgufTensorInfo::n_elements() const {
 
 // ---- GgufFile ------------------------------------------------------------------------
 
-GgufFile::~GgufFile() {
-    if (mapping_ != nullptr) munmap(mapping_, mapping_size_);
-}
+GgufFile::~GgufFile() = default;
 
 Result<std::unique_ptr<GgufFile>> GgufFile::open(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        const int err = errno;
-        const std::string msg = path + ": cannot open: " + std::strerror(err);
-        return err == ENOENT ? not_found(msg) : io_error(msg);
-    }
-    struct stat st {};
-    if (fstat(fd, &st) != 0) {
-        const int err = errno;
-        ::close(fd);
-        return io_error(path + ": cannot stat: " + std::strerror(err));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ::close(fd);
-        return invalid_argument(path + ": not a regular file");
-    }
-    if (st.st_size == 0) {
-        ::close(fd);
-        return invalid_format(path + ": empty file, not a GGUF model");
-    }
-    const auto size = static_cast<size_t>(st.st_size);
-    // Read-only private mapping: tensor data is used in place, never copied.
-    void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    const int map_err = errno;
-    ::close(fd);  // the mapping keeps the file alive
-    if (map == MAP_FAILED) return io_error(path + ": mmap failed: " + std::strerror(map_err));
-
+    auto mapped = MappedFile::open(path);
+    if (!mapped) return mapped.status();
+    if (mapped->bytes().empty()) return invalid_format(path + ": empty file, not a GGUF model");
     std::unique_ptr<GgufFile> file(new GgufFile());
     file->path_ = path;
-    file->mapping_ = map;
-    file->mapping_size_ = size;
-    file->bytes_ = std::span<const uint8_t>(static_cast<const uint8_t*>(map), size);
+    file->mapping_ = std::move(mapped.value());
+    file->bytes_ = file->mapping_.bytes();
     PAGODA_RETURN_IF_ERROR(file->parse_all());
     return file;
 }

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "model/mapped_file.h"
 #include "pagoda/status.h"
 #include "pagoda/types.h"
 
@@ -90,8 +91,7 @@ private:
     Status parse_all();
 
     std::string path_;
-    void* mapping_ = nullptr;  // non-null when we own an mmap
-    size_t mapping_size_ = 0;
+    MappedFile mapping_;  // empty when parsing bytes the caller owns
     std::span<const uint8_t> bytes_;
     uint32_t version_ = 0;
     uint64_t alignment_ = 32;

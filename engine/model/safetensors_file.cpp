@@ -1,12 +1,6 @@
 #include "model/safetensors_file.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -276,43 +270,20 @@ int64_t SafetensorsTensor::n_elements() const {
     return n;
 }
 
-SafetensorsFile::~SafetensorsFile() {
-    if (mapping_ != nullptr) munmap(mapping_, mapping_size_);
-}
+SafetensorsFile::~SafetensorsFile() = default;
 
 Result<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        const int err = errno;
-        const std::string msg = path + ": cannot open: " + std::strerror(err);
-        return err == ENOENT ? not_found(msg) : io_error(msg);
-    }
-    struct stat st {};
-    if (fstat(fd, &st) != 0) {
-        const int err = errno;
-        ::close(fd);
-        return io_error(path + ": cannot stat: " + std::strerror(err));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ::close(fd);
-        return invalid_argument(path + ": not a regular file");
-    }
-    if (st.st_size < 8) {
-        ::close(fd);
-        return invalid_format(path + ": " + std::to_string(st.st_size) +
+    auto mapped = MappedFile::open(path);
+    if (!mapped) return mapped.status();
+    const size_t size = mapped->bytes().size();
+    if (size < 8) {
+        return invalid_format(path + ": " + std::to_string(size) +
                               " bytes, too small to be a safetensors file (needs at least the 8-byte header length)");
     }
-    const auto size = static_cast<size_t>(st.st_size);
-    void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    const int map_err = errno;
-    ::close(fd);
-    if (map == MAP_FAILED) return io_error(path + ": mmap failed: " + std::strerror(map_err));
-
     std::unique_ptr<SafetensorsFile> file(new SafetensorsFile());
     file->path_ = path;
-    file->mapping_ = map;
-    file->mapping_size_ = size;
-    file->bytes_ = std::span<const uint8_t>(static_cast<const uint8_t*>(map), size);
+    file->mapping_ = std::move(mapped.value());
+    file->bytes_ = file->mapping_.bytes();
     PAGODA_RETURN_IF_ERROR(file->parse_all());
     return file;
 }

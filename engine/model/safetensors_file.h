@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "model/mapped_file.h"
 #include "pagoda/status.h"
 
 namespace pagoda {
@@ -88,8 +89,7 @@ private:
     Status parse_all();
 
     std::string path_;
-    void* mapping_ = nullptr;
-    size_t mapping_size_ = 0;
+    MappedFile mapping_;  // empty when parsing bytes the caller owns
     std::span<const uint8_t> bytes_;
     std::vector<SafetensorsTensor> tensors_;
     std::map<std::string, size_t, std::less<>> tensor_index_;

@@ -31,30 +31,6 @@ LoadedModel load_stories_on(std::unique_ptr<Backend> backend) {
     return l;
 }
 
-// Requests of different lengths arriving at different steps; greedy or seeded.
-std::vector<Job> make_jobs(int n, int n_vocab, int max_gen, int spread_steps, bool greedy_only) {
-    std::vector<Job> jobs;
-    for (int i = 0; i < n; ++i) {
-        Job j;
-        j.request.prompt = {1};
-        const auto body = random_tokens(static_cast<uint64_t>(i) + 1, static_cast<size_t>(1 + (i * 37) % 90), n_vocab);
-        j.request.prompt.insert(j.request.prompt.end(), body.begin(), body.end());
-        SamplingParams& p = j.request.sampling;
-        p.max_tokens = 4 + (i * 13) % max_gen;
-        p.ignore_eos = i % 3 == 0;
-        if (greedy_only || i % 2 == 0) {
-            p.temperature = 0.0f;
-        } else {
-            p.temperature = 0.9f;
-            p.top_k = 40;
-            p.seed = 1000 + static_cast<uint64_t>(i);
-        }
-        j.arrive_step = (i * 7) % spread_steps;
-        jobs.push_back(std::move(j));
-    }
-    return jobs;
-}
-
 void expect_same_tokens(const std::vector<Outcome>& want, const std::vector<Outcome>& got, const char* what) {
     ASSERT_EQ(want.size(), got.size());
     int differ = 0;
@@ -84,7 +60,7 @@ protected:
 TEST_F(CudaEngine, GreedyTextMatchesTheCpuBackend) {
     LoadedModel cpu = load_stories_on(create_cpu_backend(2));
     ASSERT_TRUE(cpu);
-    const auto jobs = make_jobs(12, gpu_.model->config().n_vocab, 40, 1, true);
+    const auto jobs = make_mixed_jobs(12, gpu_.model->config().n_vocab, 40, 1, true);
     const auto on_cpu = run_alone(*cpu.model, small_config(), jobs);
     const auto on_gpu = run_alone(*gpu_.model, small_config(), jobs);
     expect_same_tokens(on_cpu, on_gpu, "cuda vs cpu");
@@ -92,7 +68,7 @@ TEST_F(CudaEngine, GreedyTextMatchesTheCpuBackend) {
 
 TEST_F(CudaEngine, ThirtyTwoRequestsGiveWhatEachGivesAlone) {
     Model& model = *gpu_.model;
-    const auto jobs = make_jobs(32, model.config().n_vocab, 40, 24, false);
+    const auto jobs = make_mixed_jobs(32, model.config().n_vocab, 40, 24, false);
     const auto alone = run_alone(model, small_config(), jobs);
     EngineConfig c = small_config(512);
     c.max_num_seqs = 32;
@@ -106,7 +82,7 @@ TEST_F(CudaEngine, ThirtyTwoRequestsGiveWhatEachGivesAlone) {
 
 TEST_F(CudaEngine, PreemptionUnderATinyKvPoolKeepsEveryOutput) {
     Model& model = *gpu_.model;
-    const auto jobs = make_jobs(64, model.config().n_vocab, 30, 5, false);
+    const auto jobs = make_mixed_jobs(64, model.config().n_vocab, 30, 5, false);
     const auto alone = run_alone(model, small_config(), jobs);
     EngineConfig c = small_config(24);
     c.max_num_seqs = 64;

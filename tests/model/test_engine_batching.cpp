@@ -21,36 +21,6 @@ protected:
     LoadedModel loaded_;
 };
 
-// Request i: BOS + a prompt of its own length; greedy or seeded sampling; a few with
-// penalties; EOS ignored by some so lengths differ.
-std::vector<Job> make_jobs(int n, int n_vocab, int max_gen, int spread_steps) {
-    std::vector<Job> jobs;
-    for (int i = 0; i < n; ++i) {
-        Job j;
-        j.request.prompt = {1};
-        const auto body = random_tokens(static_cast<uint64_t>(i) + 1, static_cast<size_t>(1 + (i * 37) % 90), n_vocab);
-        j.request.prompt.insert(j.request.prompt.end(), body.begin(), body.end());
-        SamplingParams& p = j.request.sampling;
-        p.max_tokens = 4 + (i * 13) % max_gen;
-        p.ignore_eos = i % 3 == 0;
-        if (i % 2 == 0) {
-            p.temperature = 0.0f;
-        } else {
-            p.temperature = 0.9f;
-            p.top_k = 40;
-            p.top_p = 0.95f;
-            p.seed = 1000 + static_cast<uint64_t>(i);
-        }
-        if (i % 5 == 0) {
-            p.repetition_penalty = 1.3f;
-            p.frequency_penalty = 0.2f;
-        }
-        j.arrive_step = (i * 7) % spread_steps;
-        jobs.push_back(std::move(j));
-    }
-    return jobs;
-}
-
 void expect_same(const std::vector<Outcome>& alone, const std::vector<Outcome>& batched) {
     ASSERT_EQ(alone.size(), batched.size());
     for (size_t i = 0; i < alone.size(); ++i) {
@@ -65,7 +35,7 @@ void expect_same(const std::vector<Outcome>& alone, const std::vector<Outcome>& 
 
 TEST_F(EngineBatching, ThirtyTwoRequestsGiveWhatEachGivesAlone) {
     Model& model = *loaded_.model;
-    const auto jobs = make_jobs(32, model.config().n_vocab, 40, 24);
+    const auto jobs = make_mixed_jobs(32, model.config().n_vocab, 40, 24);
     const auto alone = run_alone(model, small_config(), jobs);
 
     EngineConfig c = small_config(512);
@@ -82,7 +52,7 @@ TEST_F(EngineBatching, ThirtyTwoRequestsGiveWhatEachGivesAlone) {
 
 TEST_F(EngineBatching, PreemptionUnderATinyKvPoolKeepsEveryOutput) {
     Model& model = *loaded_.model;
-    const auto jobs = make_jobs(64, model.config().n_vocab, 30, 5);
+    const auto jobs = make_mixed_jobs(64, model.config().n_vocab, 30, 5);
     const auto alone = run_alone(model, small_config(), jobs);
 
     EngineConfig c = small_config(24);  // 384 slots for 64 requests of up to ~125 tokens

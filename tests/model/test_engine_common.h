@@ -146,4 +146,34 @@ inline std::vector<TokenId> random_tokens(uint64_t seed, size_t n, int32_t n_voc
     return t;
 }
 
+// Request i: BOS + a prompt of its own length; greedy or seeded sampling (or all greedy);
+// a few with penalties; EOS ignored by some so lengths differ; arrivals spread over steps.
+inline std::vector<Job> make_mixed_jobs(int n, int n_vocab, int max_gen, int spread_steps, bool greedy_only = false) {
+    std::vector<Job> jobs;
+    for (int i = 0; i < n; ++i) {
+        Job j;
+        j.request.prompt = {1};
+        const auto body = random_tokens(static_cast<uint64_t>(i) + 1, static_cast<size_t>(1 + (i * 37) % 90), n_vocab);
+        j.request.prompt.insert(j.request.prompt.end(), body.begin(), body.end());
+        SamplingParams& p = j.request.sampling;
+        p.max_tokens = 4 + (i * 13) % max_gen;
+        p.ignore_eos = i % 3 == 0;
+        if (greedy_only || i % 2 == 0) {
+            p.temperature = 0.0f;
+        } else {
+            p.temperature = 0.9f;
+            p.top_k = 40;
+            p.top_p = 0.95f;
+            p.seed = 1000 + static_cast<uint64_t>(i);
+        }
+        if (i % 5 == 0) {
+            p.repetition_penalty = 1.3f;
+            p.frequency_penalty = 0.2f;
+        }
+        j.arrive_step = (i * 7) % spread_steps;
+        jobs.push_back(std::move(j));
+    }
+    return jobs;
+}
+
 }  // namespace pagoda::engine_test

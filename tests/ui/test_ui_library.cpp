@@ -288,10 +288,12 @@ void TestUiLibrary::adaptersPageAttachesWithScale() {
     QVERIFY(item->text().contains(QStringLiteral("0.50")));
     QSignalSpy applied(page, &AdaptersPage::applied);
     QTest::mouseClick(page->applyButton(), Qt::LeftButton);
-    QCOMPARE(applied.count(), 1);
-    // The one switch in the bridge: off until the engine's multi-LoRA API is wired in.
-    QCOMPARE(applied.at(0).at(0).toBool(), false);
-    QCOMPARE(page->statusLabel()->text(), QStringLiteral("LoRA adapters are not available in this build yet"));
+    QTRY_COMPARE_WITH_TIMEOUT(applied.count(), 1, 10000);
+    // No model is loaded: nothing to check the adapter against yet; it loads with a reply
+    // (test_ui_lora runs adapters for real).
+    QCOMPARE(applied.at(0).at(0).toBool(), true);
+    QVERIFY2(page->statusLabel()->text().contains(QStringLiteral("load with the model")),
+             qPrintable(page->statusLabel()->text()));
 
     QVERIFY(test::saveScreenshot(w, QStringLiteral("10-adapters")));
 
