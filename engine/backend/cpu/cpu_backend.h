@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "backend/backend.h"
@@ -25,6 +26,8 @@ public:
     std::string name() const override;
 
     Result<Tensor> load_weight(GgmlType type, int64_t rows, int64_t cols, const void* host_data) override;
+    // Weights alias host memory; only the LoRA B transposes cached for it are dropped.
+    void free_weight(const Tensor& weight) override;
     Result<Tensor> alloc_activations(int64_t rows, int64_t cols) override;
     void reset_scratch() override;
     Status init_kv_cache(const KvCacheConfig& config) override;
@@ -107,6 +110,15 @@ private:
     std::vector<AlignedBuffer> thread_scratch_;
     AlignedBuffer attention_partials_;
     AlignedBuffer lora_tmp_;  // lora_add: every segment's x · Aᵀ, [rows of the segment, rank] each
+    // lora_add: each adapter B [out, rank] kept as fp32 Bᵀ [rank, out], so the expand pass
+    // is contiguous multiply-adds along the output row. Keyed by B's data; free_weight drops
+    // it, and a fingerprint (shape, type, a few values) catches memory reused without it.
+    struct TransposedB {
+        uint64_t fingerprint = 0;
+        std::vector<float> values;
+    };
+    std::unordered_map<const void*, TransposedB> lora_bt_;
+    const float* lora_b_transposed(const Tensor& b);
 };
 
 }  // namespace pagoda::cpu

@@ -7,13 +7,18 @@
 //      tasks = (segment, rank row r, chunk of up to kShrinkRows rows): A_s[r] is widened
 //      once per task and dotted with each row of the chunk (a long prompt under one
 //      adapter still spreads over every thread).
-//   2. expand: out[rows of s] += scale_s * tmp_s · B_sᵀ
+//   2. expand: out[rows of s] += scale_s * tmp_s · B_sᵀ, as rank multiply-adds of
+//      contiguous rows of Bᵀ [rank, out] (B transposed once per adapter and cached: with
+//      B's own [out, rank] rows the pass is out x rank-long dot products, which cost far
+//      more in call and reduction overhead than their rank multiply-adds).
 //      tasks = chunks of output columns; each walks every segment in order. Overlapping
 //      segments (an adapter stack) touch the same out rows, and splitting by column keeps
 //      two threads off the same value and the addition order fixed, so the result does
 //      not depend on the thread count or on which other requests share the step.
 #include <algorithm>
+#include <new>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -124,22 +129,62 @@ void CpuBackend::lora_add(const Tensor& x, std::span<const LoraSegment> segments
             t[i * rank + r] = dot_f32(a_row, xs + (g.first_row + i) * in, in);
     });
 
-    // Pass 2: out[first + i][o] += scale * dot(tmp_s[i], B_s[o]), column chunks in parallel.
+    // Pass 2: out[first + i][o] += scale * tmp_s[i][r] * Bᵀ_s[r][o], column chunks in parallel.
+    std::vector<const float*> bt(segments.size());
+    for (size_t s = 0; s < segments.size(); ++s) {
+        bt[s] = lora_b_transposed(*segments[s].b);
+        if (!bt[s]) return;
+    }
     const int64_t work_per_col = std::max<int64_t>(tmp_offset.back(), 1);
-    const int64_t grain = std::max<int64_t>(1, kExpandGrainWork / work_per_col);
-    pool_.parallel_for(out_cols, grain, [&](int64_t begin, int64_t end, int thread) {
-        float* buf = thread_scratch_[static_cast<size_t>(thread)].as<float>();
+    const int64_t grain = std::max<int64_t>(16, kExpandGrainWork / work_per_col);
+    pool_.parallel_for(out_cols, grain, [&](int64_t begin, int64_t end, int) {
+        const int64_t width = end - begin;
         for (size_t s = 0; s < segments.size(); ++s) {
             const LoraSegment& g = segments[s];
             const int64_t rank = g.a->rows;
             const float* t = tmp + tmp_offset[s];
-            for (int64_t o = begin; o < end; ++o) {
-                const float* b_row = matrix_row(*g.b, o, buf);
-                for (int64_t i = 0; i < g.n_rows; ++i)
-                    os[(g.first_row + i) * out_cols + o] += g.scale * dot_f32(t + i * rank, b_row, rank);
+            for (int64_t i = 0; i < g.n_rows; ++i) {
+                float* o = os + (g.first_row + i) * out_cols + begin;
+                for (int64_t r = 0; r < rank; ++r) {
+                    const float c = g.scale * t[i * rank + r];
+                    const float* b = bt[s] + r * out_cols + begin;
+                    for (int64_t j = 0; j < width; ++j) o[j] += c * b[j];
+                }
             }
         }
     });
 }
+
+const float* CpuBackend::lora_b_transposed(const Tensor& b) {
+    // Shape, type and the bits of a few spread-out values.
+    uint64_t fingerprint = static_cast<uint64_t>(b.rows) * 0x9e3779b97f4a7c15ull ^
+                           static_cast<uint64_t>(b.cols) << 20 ^ static_cast<uint64_t>(b.type);
+    const int64_t n = b.rows * b.cols;
+    const size_t elem = b.type == GgmlType::F32 ? 4 : 2;
+    for (int64_t k : {int64_t{0}, n / 3, n / 2, n - 1}) {
+        uint32_t bits = 0;
+        std::memcpy(&bits, static_cast<const uint8_t*>(b.data) + static_cast<size_t>(k) * elem, elem);
+        fingerprint = (fingerprint ^ bits) * 0x100000001b3ull;
+    }
+    auto it = lora_bt_.find(b.data);
+    if (it != lora_bt_.end() && it->second.fingerprint == fingerprint) return it->second.values.data();
+    std::vector<float> t;
+    try {
+        t.resize(static_cast<size_t>(n));
+    } catch (const std::bad_alloc&) {
+        fail(out_of_memory("lora_add: cannot allocate B transposed"));
+        return nullptr;
+    }
+    std::vector<float> row(static_cast<size_t>(b.cols));
+    for (int64_t o = 0; o < b.rows; ++o) {
+        const float* src = matrix_row(b, o, row.data());
+        for (int64_t r = 0; r < b.cols; ++r) t[static_cast<size_t>(r * b.rows + o)] = src[r];
+    }
+    TransposedB& entry = lora_bt_[b.data];
+    entry = {fingerprint, std::move(t)};
+    return entry.values.data();
+}
+
+void CpuBackend::free_weight(const Tensor& weight) { lora_bt_.erase(weight.data); }
 
 }  // namespace pagoda::cpu
