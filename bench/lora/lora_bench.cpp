@@ -13,7 +13,8 @@
 // (--threads) or, with --device cuda, on the GPU when the CUDA backend supports LoRA.
 //
 //   pagoda-lora-bench [--threads N] [--concurrency C] [--adapters A] [--rank R]
-//                     [--prompt P] [--gen G] [--type q4_0|f16|f32|q8_0] [--small] [--device cpu|cuda]
+//                     [--prompt P] [--gen G] [--type q4_0|f16|f32|q8_0] [--lora-type f32|f16]
+//                     [--small] [--device cpu|cuda]
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,13 +52,15 @@ struct Options {
     int gen = 32;
     std::string type = "q4_0";
     std::string device = "cpu";
+    std::string lora_type = "f32";  // backend encoding of A and B
     bool small = false;
 };
 
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "pagoda-lora-bench: %s\nusage: pagoda-lora-bench [--threads N] [--concurrency C] [--adapters A] "
-                 "[--rank R] [--prompt P] [--gen G] [--type q4_0|q8_0|f16|f32] [--small] [--device cpu|cuda]\n",
+                 "[--rank R] [--prompt P] [--gen G] [--type q4_0|q8_0|f16|f32] [--lora-type f32|f16] [--small] "
+                 "[--device cpu|cuda]\n",
                  why);
     std::exit(2);
 }
@@ -80,6 +83,7 @@ Options parse(int argc, char** argv) {
         else if (a == "--gen") o.gen = next_int(1, 4096);
         else if (a == "--type" && i + 1 < argc) o.type = argv[++i];
         else if (a == "--device" && i + 1 < argc) o.device = argv[++i];
+        else if (a == "--lora-type" && i + 1 < argc) o.lora_type = argv[++i];
         else if (a == "--small") o.small = true;
         else if (a == "--help" || a == "-h") usage("help");
         else usage(("unknown argument " + a).c_str());
@@ -191,6 +195,8 @@ int run(const Options& o) {
     ec.max_model_len = o.prompt + o.gen + 16;
     ec.enable_prefix_caching = false;
     ec.seed = 1;
+    if (o.lora_type != "f32" && o.lora_type != "f16") usage("--lora-type must be f32 or f16");
+    ec.lora_type = o.lora_type == "f16" ? GgmlType::F16 : GgmlType::F32;
     auto created = Engine::create(std::move(backend), std::move(model.value()), ec);
     if (!created) {
         std::fprintf(stderr, "pagoda-lora-bench: %s\n", created.status().to_string().c_str());
@@ -243,8 +249,10 @@ int run(const Options& o) {
     const double cold_first = first_token_s(engine, o, {{*disk_id, 1.0f}}, 2);
     const double warm_first = first_token_s(engine, o, {{*disk_id, 1.0f}}, 3);
 
-    std::printf("# %s; %s model %d layers dim %d; %d concurrent requests, prompt %d, %d generated, greedy\n",
-                backend_name.c_str(), o.type.c_str(), mc.n_layers, mc.dim, o.concurrency, o.prompt, o.gen);
+    std::printf("# %s; %s model %d layers dim %d; %s adapters; %d concurrent requests, prompt %d, %d generated, "
+                "greedy\n",
+                backend_name.c_str(), o.type.c_str(), mc.n_layers, mc.dim, o.lora_type.c_str(), o.concurrency,
+                o.prompt, o.gen);
     std::printf("%-34s | %-10s\n", "load", "tok/s");
     std::printf("%-34s | %-10.1f\n", "base model only", base_tps);
     std::printf("%-34s | %-10.1f\n", ("spread over " + std::to_string(o.adapters) + " adapters (rank " +
