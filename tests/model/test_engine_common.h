@@ -84,16 +84,10 @@ struct Outcome {
     RequestFinish finish;
 };
 
-// Runs the jobs on a fresh EngineCore over `model` (each arrives before its step) until
-// every one finished. Fails the test (and returns what it has) if a request is refused
-// or the engine does not go idle.
-inline std::vector<Outcome> run_jobs(Model& model, const EngineConfig& config, const std::vector<Job>& jobs,
-                                     EngineStats* final_stats = nullptr) {
+// Runs the jobs on `engine` (each arrives before its step) until every one finished. Fails
+// the test (and returns what it has) if a request is refused or the engine does not go idle.
+inline std::vector<Outcome> drive_jobs(EngineCore& engine, const std::vector<Job>& jobs) {
     std::vector<Outcome> outcomes(jobs.size());
-    auto core = EngineCore::create(model, config);
-    EXPECT_TRUE(core.is_ok()) << core.status().to_string();
-    if (!core) return outcomes;
-    EngineCore& engine = *core.value();
     std::vector<std::shared_ptr<CollectingSink>> sinks(jobs.size());
     size_t arrived = 0;
     for (int step = 0; step < 100000; ++step) {
@@ -116,7 +110,17 @@ inline std::vector<Outcome> run_jobs(Model& model, const EngineConfig& config, c
         outcomes[i].samples = sinks[i]->samples();
         if (auto f = sinks[i]->finish()) outcomes[i].finish = *f;
     }
-    if (final_stats) *final_stats = engine.stats();
+    return outcomes;
+}
+
+// drive_jobs on a fresh EngineCore over `model`.
+inline std::vector<Outcome> run_jobs(Model& model, const EngineConfig& config, const std::vector<Job>& jobs,
+                                     EngineStats* final_stats = nullptr) {
+    auto core = EngineCore::create(model, config);
+    EXPECT_TRUE(core.is_ok()) << core.status().to_string();
+    if (!core) return std::vector<Outcome>(jobs.size());
+    std::vector<Outcome> outcomes = drive_jobs(*core.value(), jobs);
+    if (final_stats) *final_stats = core.value()->stats();
     return outcomes;
 }
 

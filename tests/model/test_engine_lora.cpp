@@ -29,37 +29,15 @@ using lora_test::random_adapter;
 // Requests to run on an EngineCore that first registers `adapters` (ids 1, 2, ... in order).
 std::vector<Outcome> run_with_adapters(Model& model, const EngineConfig& config,
                                        const std::vector<LoraAdapter>& adapters, const std::vector<Job>& jobs) {
-    std::vector<Outcome> outcomes(jobs.size());
     auto core = EngineCore::create(model, config);
     EXPECT_TRUE(core.is_ok()) << core.status().to_string();
-    if (!core) return outcomes;
+    if (!core) return std::vector<Outcome>(jobs.size());
     EngineCore& engine = *core.value();
     for (const LoraAdapter& a : adapters) {
         auto id = engine.adapters().add(a);
         EXPECT_TRUE(id.is_ok()) << id.status().to_string();
     }
-    std::vector<std::shared_ptr<CollectingSink>> sinks(jobs.size());
-    size_t arrived = 0;
-    for (int step = 0; step < 100000; ++step) {
-        for (size_t i = 0; i < jobs.size(); ++i) {
-            if (jobs[i].arrive_step != step) continue;
-            const Status ok = engine.check_request(jobs[i].request);
-            EXPECT_TRUE(ok.is_ok()) << "job " << i << ": " << ok.to_string();
-            sinks[i] = std::make_shared<CollectingSink>();
-            engine.add_request(static_cast<RequestId>(i + 1), jobs[i].request, sinks[i]);
-            ++arrived;
-        }
-        if (arrived == jobs.size() && !engine.has_work()) break;
-        const Status s = engine.step();
-        EXPECT_TRUE(s.is_ok()) << s.to_string();
-    }
-    EXPECT_FALSE(engine.has_work());
-    for (size_t i = 0; i < jobs.size(); ++i) {
-        if (!sinks[i]) continue;
-        EXPECT_TRUE(sinks[i]->finished()) << "job " << i;
-        outcomes[i].samples = sinks[i]->samples();
-        if (auto f = sinks[i]->finish()) outcomes[i].finish = *f;
-    }
+    std::vector<Outcome> outcomes = drive_jobs(engine, jobs);
     // Every request gave its references back.
     for (const AdapterInfo& info : engine.adapters().list()) EXPECT_EQ(info.in_flight, 0) << info.name;
     return outcomes;
