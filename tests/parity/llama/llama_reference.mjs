@@ -42,11 +42,57 @@ function parseArgs(argv) {
     return opts;
 }
 
-// Loads the model with llama.cpp, evaluates the prompt (BOS first unless opts.bos is
-// false) and generates opts.n greedy tokens. Returns {prompt_tokens, text_tokens,
-// generated, logprobs, step_top}: logprobs is the full next-token log-distribution at
-// the last prompt position, step_top[i] the 8 most likely [id, logprob] pairs at
+// Evaluates promptTokens on a fresh one-sequence context of a loaded llama.cpp model and
+// generates opts.n greedy tokens, optionally with opts.lora = {path, scale} on the context.
+// Returns {generated, logprobs, step_top}: logprobs is the full next-token log-distribution
+// at the last prompt position, step_top[i] the 8 most likely [id, logprob] pairs at
 // generation step i. Generation continues past EOS (the caller truncates).
+export async function greedyRun(model, promptTokens, opts) {
+    const ctx = opts.ctx ?? 256;
+    const context = await model.createContext({
+        contextSize: ctx,
+        batchSize: Math.min(ctx, 512),
+        threads: {ideal: opts.threads ?? 2, min: opts.threads ?? 2},
+        sequences: 1,
+        // Off by default: llama.cpp's CPU flash-attention kernel accumulates V in F16,
+        // which moves logits by ~1e-3 of their range on these models (measured against
+        // a float64 forward); the regular path is within ~3e-4 of it, like Pagoda.
+        flashAttention: opts.flashAttention ?? false,
+        ...(opts.lora ? {lora: {adapters: [{filePath: opts.lora.path, scale: opts.lora.scale}]}} : {}),
+    });
+    const sequence = context.getSequence();
+    const generated = [];
+    let logprobs = null;
+    // temperature 0: node-llama-cpp's sampler chain is greedy only, so the
+    // probabilities are softmax of the untouched logits.
+    const it = sequence.evaluateWithMetadata(promptTokens, {probabilities: true},
+                                             {temperature: 0, yieldEogToken: true});
+    const stepTop = [];
+    for await (const out of it) {
+        if (logprobs === null) {
+            let maxId = 0;
+            for (const id of out.probabilities.keys()) maxId = Math.max(maxId, id);
+            logprobs = new Array(maxId + 1).fill(null);
+            for (const [id, p] of out.probabilities) logprobs[id] = p > 0 ? Math.log(p) : null;
+        }
+        // The map is sorted by probability: keep each step's top candidates, so a
+        // caller can tell a near-tie from a real disagreement.
+        const top = [];
+        for (const [id, p] of out.probabilities) {
+            if (top.length >= 8 || p <= 0) break;
+            top.push([id, Math.log(p)]);
+        }
+        stepTop.push(top);
+        generated.push(out.token);
+        if (generated.length >= (opts.n ?? 32)) break;
+    }
+    await context.dispose();
+    return {generated, logprobs, step_top: stepTop};
+}
+
+// Loads the model with llama.cpp, evaluates the prompt (BOS first unless opts.bos is
+// false) and generates opts.n greedy tokens (greedyRun). Returns {prompt_tokens,
+// text_tokens, generated, logprobs, step_top}.
 export async function runReference(opts) {
     const llama = await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error});
     const model = await llama.loadModel({modelPath: opts.model, gpuLayers: 0});
@@ -54,46 +100,8 @@ export async function runReference(opts) {
         let promptTokens = opts.promptIds ?? Array.from(model.tokenize(opts.prompt, false));
         const textTokens = opts.promptIds ? null : [...promptTokens];
         if ((opts.bos ?? true) && model.tokens.bos != null) promptTokens = [model.tokens.bos, ...promptTokens];
-
-        const ctx = opts.ctx ?? 256;
-        const context = await model.createContext({
-            contextSize: ctx,
-            batchSize: Math.min(ctx, 512),
-            threads: {ideal: opts.threads ?? 2, min: opts.threads ?? 2},
-            sequences: 1,
-            // Off by default: llama.cpp's CPU flash-attention kernel accumulates V in F16,
-            // which moves logits by ~1e-3 of their range on these models (measured against
-            // a float64 forward); the regular path is within ~3e-4 of it, like Pagoda.
-            flashAttention: opts.flashAttention ?? false,
-        });
-        const sequence = context.getSequence();
-        const generated = [];
-        let logprobs = null;
-        // temperature 0: node-llama-cpp's sampler chain is greedy only, so the
-        // probabilities are softmax of the untouched logits.
-        const it = sequence.evaluateWithMetadata(promptTokens, {probabilities: true},
-                                                 {temperature: 0, yieldEogToken: true});
-        const stepTop = [];
-        for await (const out of it) {
-            if (logprobs === null) {
-                let maxId = 0;
-                for (const id of out.probabilities.keys()) maxId = Math.max(maxId, id);
-                logprobs = new Array(maxId + 1).fill(null);
-                for (const [id, p] of out.probabilities) logprobs[id] = p > 0 ? Math.log(p) : null;
-            }
-            // The map is sorted by probability: keep each step's top candidates, so a
-            // caller can tell a near-tie from a real disagreement.
-            const top = [];
-            for (const [id, p] of out.probabilities) {
-                if (top.length >= 8 || p <= 0) break;
-                top.push([id, Math.log(p)]);
-            }
-            stepTop.push(top);
-            generated.push(out.token);
-            if (generated.length >= (opts.n ?? 32)) break;
-        }
-        await context.dispose();
-        return {prompt_tokens: promptTokens, text_tokens: textTokens, generated, logprobs, step_top: stepTop};
+        const run = await greedyRun(model, promptTokens, opts);
+        return {prompt_tokens: promptTokens, text_tokens: textTokens, ...run};
     } finally {
         await model.dispose();
         await llama.dispose();

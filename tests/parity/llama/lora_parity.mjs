@@ -17,11 +17,12 @@
 // usage: node lora_parity.mjs --pagoda BIN --make-model BIN --arch A --type f32|f16 --seed S
 //        --work-dir DIR [--model-args "..."] [--lora-args "..."] [--scale X] [-n N]
 //        [--threads N] [--tol X] [--merged-tol X] [--name NAME]
-import {spawnSync} from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
+import {greedyRun} from "./llama_reference.mjs";
 import {importPeer} from "./load_peer.mjs";
+import {logSoftmax, parseIds, run} from "./parity_util.mjs";
 
 const {getLlama, LlamaLogLevel} = await importPeer("node-llama-cpp");
 
@@ -58,30 +59,6 @@ function parseArgs(argv) {
     return o;
 }
 
-function run(cmd, args) {
-    const r = spawnSync(cmd, args, {encoding: "utf8", maxBuffer: 64 << 20});
-    if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-    if (r.status !== 0) {
-        throw new Error(`${path.basename(cmd)} ${args.join(" ")} exited with ${r.status}:\n${r.stderr}`);
-    }
-    return r.stdout;
-}
-
-function parseIds(text) {
-    const lines = text.split("\n").map((l) => l.trim()).filter((l) => /^-?\d+(\s+-?\d+)*$/.test(l));
-    if (lines.length === 0) return [];
-    return lines[lines.length - 1].split(/\s+/).map(Number);
-}
-
-function logSoftmax(logits) {
-    let max = -Infinity;
-    for (const l of logits) max = Math.max(max, l);
-    let sum = 0;
-    for (const l of logits) sum += Math.exp(l - max);
-    const lse = max + Math.log(sum);
-    return logits.map((l) => l - lse);
-}
-
 // Seeded prompts of ordinary tokens (ids 3.. < vocab: past <unk>, <s>, </s>), BOS first.
 function makePrompts(seed, vocab) {
     let x = (Number(seed) * 2654435761 + 12345) >>> 0;
@@ -92,46 +69,13 @@ function makePrompts(seed, vocab) {
     return [4, 11, 29].map((len) => [BOS, ...Array.from({length: len}, () => 3 + (next() % (vocab - 3)))]);
 }
 
-// llama.cpp greedy run of each prompt on one model, optionally with a LoRA adapter on the
-// context. Per prompt: {generated, step_top (8 best [id, logprob] per step), logprobs (the
-// full next-token log-distribution at the last prompt position; null where underflowed)}.
+// llama.cpp greedy run (greedyRun) of each prompt on one model, optionally with a LoRA
+// adapter {path, scale} on the context.
 async function llamaRuns(llama, modelPath, prompts, n, threads, lora) {
     const model = await llama.loadModel({modelPath, gpuLayers: 0});
     try {
         const results = [];
-        for (const prompt of prompts) {
-            const context = await model.createContext({
-                contextSize: 256,
-                batchSize: 256,
-                threads: {ideal: threads, min: threads},
-                sequences: 1,
-                flashAttention: false,  // see llama_reference.mjs
-                ...(lora ? {lora: {adapters: [{filePath: lora.path, scale: lora.scale}]}} : {}),
-            });
-            const sequence = context.getSequence();
-            const generated = [], stepTop = [];
-            let logprobs = null;
-            const it = sequence.evaluateWithMetadata(prompt, {probabilities: true},
-                                                     {temperature: 0, yieldEogToken: true});
-            for await (const out of it) {
-                if (logprobs === null) {
-                    let maxId = 0;
-                    for (const id of out.probabilities.keys()) maxId = Math.max(maxId, id);
-                    logprobs = new Array(maxId + 1).fill(null);
-                    for (const [id, p] of out.probabilities) logprobs[id] = p > 0 ? Math.log(p) : null;
-                }
-                const top = [];
-                for (const [id, p] of out.probabilities) {
-                    if (top.length >= 8 || p <= 0) break;
-                    top.push([id, Math.log(p)]);
-                }
-                stepTop.push(top);
-                generated.push(out.token);
-                if (generated.length >= n) break;
-            }
-            await context.dispose();
-            results.push({generated, step_top: stepTop, logprobs});
-        }
+        for (const prompt of prompts) results.push(await greedyRun(model, prompt, {n, threads, lora}));
         return results;
     } finally {
         await model.dispose();

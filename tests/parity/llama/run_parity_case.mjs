@@ -15,11 +15,11 @@
 //        --type T --seed S [--tied] [--model-args "..."]) --work-dir DIR [--prompt TEXT]
 //        [--threads N] [-n N] [--tol X] [--name NAME]
 // A --model that does not exist (no ../shared) exits 77, which ctest reports as skipped.
-import {spawnSync} from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
 import {runReference} from "./llama_reference.mjs";
+import {logSoftmax, parseIds, run} from "./parity_util.mjs";
 
 const DEFAULT_PROMPT =
     "Once upon a time, there was a little girl named Lily. She loved to play outside in the park " +
@@ -54,34 +54,9 @@ function parseArgs(argv) {
     return o;
 }
 
-function run(cmd, args) {
-    const r = spawnSync(cmd, args, {encoding: "utf8", maxBuffer: 64 << 20});
-    if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-    if (r.status !== 0) {
-        throw new Error(`${path.basename(cmd)} ${args.join(" ")} exited with ${r.status}:\n${r.stderr}`);
-    }
-    return r.stdout;
-}
-
-function parseIds(text) {
-    // The last non-empty line of space separated integers ("1 2 3").
-    const lines = text.split("\n").map((l) => l.trim()).filter((l) => /^-?\d+(\s+-?\d+)*$/.test(l));
-    if (lines.length === 0) return [];
-    return lines[lines.length - 1].split(/\s+/).map(Number);
-}
-
 function untilEos(ids, eos) {
     const i = ids.indexOf(eos);
     return i < 0 ? ids : ids.slice(0, i);
-}
-
-function logSoftmax(logits) {
-    let max = -Infinity;
-    for (const l of logits) max = Math.max(max, l);
-    let sum = 0;
-    for (const l of logits) sum += Math.exp(l - max);
-    const lse = max + Math.log(sum);
-    return logits.map((l) => l - lse);
 }
 
 const opts = parseArgs(process.argv.slice(2));
