@@ -37,6 +37,37 @@ __device__ __forceinline__ float warp_max(float v) {
     return v;
 }
 
+// The end of the matrix-vector kernels (mmvq, gemv): each thread holds partial dot
+// products acc[r][c] of R rows x NC activation columns; sum them over the block (warp
+// shuffles, then one partial per warp in the kernel's __shared__ `partial`) and write
+// out[c][row0 + r] for the rows and columns inside the matrix.          out: [n_cols, n_rows]
+template <int kWarps, int R, int NC>
+__device__ __forceinline__ void store_block_sums(const float (&acc)[R][NC], float (&partial)[kWarps][R][NC],
+                                                 float* out, int64_t n_rows, int32_t n_cols, int64_t row0) {
+    const int tid = threadIdx.x;
+    const int warp = tid / kWarpSize;
+    const int lane = tid % kWarpSize;
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+#pragma unroll
+        for (int c = 0; c < NC; ++c) {
+            const float v = warp_sum(acc[r][c]);
+            if (lane == 0) partial[warp][r][c] = v;
+        }
+    }
+    __syncthreads();
+    if (tid < R * NC) {
+        const int r = tid / NC;
+        const int c = tid % NC;
+        if (c < n_cols && row0 + r < n_rows) {
+            float v = 0.0f;
+#pragma unroll
+            for (int i = 0; i < kWarps; ++i) v += partial[i][r][c];
+            out[static_cast<int64_t>(c) * n_rows + row0 + r] = v;
+        }
+    }
+}
+
 // Sum over groups of `width` consecutive lanes (width a power of two <= 32).
 template <int width>
 __device__ __forceinline__ float group_sum(float v) {

@@ -48,8 +48,6 @@ __global__ void quantize_q8_kernel(QuantizeQ8Args a) {
 template <GgmlType T, int NC, int R>
 __global__ void __launch_bounds__(kThreads) mmvq_kernel(MmvqArgs a) {
     const int tid = threadIdx.x;
-    const int warp = tid / kWarpSize;
-    const int lane = tid % kWarpSize;
     const int64_t row0 = static_cast<int64_t>(blockIdx.x) * R;
     const int n_units = static_cast<int>(a.n_in / 32);
     const int n_halves = 2 * n_units;
@@ -96,25 +94,7 @@ __global__ void __launch_bounds__(kThreads) mmvq_kernel(MmvqArgs a) {
     }
 
     __shared__ float partial[kWarps][R][NC];
-#pragma unroll
-    for (int r = 0; r < R; ++r) {
-#pragma unroll
-        for (int c = 0; c < NC; ++c) {
-            const float v = warp_sum(acc[r][c]);
-            if (lane == 0) partial[warp][r][c] = v;
-        }
-    }
-    __syncthreads();
-    if (tid < R * NC) {
-        const int r = tid / NC;
-        const int c = tid % NC;
-        if (c < a.n_cols && row0 + r < a.n_rows) {
-            float v = 0.0f;
-#pragma unroll
-            for (int i = 0; i < kWarps; ++i) v += partial[i][r][c];
-            a.out[static_cast<int64_t>(c) * a.n_rows + row0 + r] = v;
-        }
-    }
+    store_block_sums<kWarps>(acc, partial, a.out, a.n_rows, a.n_cols, row0);
 }
 
 template <GgmlType T, int NC, int R>
