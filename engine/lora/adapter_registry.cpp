@@ -27,68 +27,6 @@ struct AdapterRegistry::Entry {
     uint64_t last_used = 0;
 };
 
-namespace {
-
-// in_features, out_features of a target's weight in this model.
-std::pair<int64_t, int64_t> target_shape(const ModelConfig& c, LoraTarget t) {
-    switch (t) {
-        case LoraTarget::q: return {c.n_embd, c.q_dim()};
-        case LoraTarget::k:
-        case LoraTarget::v: return {c.n_embd, c.kv_dim()};
-        case LoraTarget::o: return {c.q_dim(), c.n_embd};
-        case LoraTarget::gate:
-        case LoraTarget::up: return {c.n_embd, c.n_ff};
-        case LoraTarget::down: return {c.n_ff, c.n_embd};
-    }
-    return {0, 0};
-}
-
-const char* target_name(LoraTarget t) {
-    static const char* const names[] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
-    return names[static_cast<int32_t>(t)];
-}
-
-bool all_finite(const std::vector<float>& v) {
-    float acc = 0.0f;  // x * 0 is 0 for finite x and NaN for inf / NaN, so one NaN sticks
-    for (float x : v) acc += x * 0.0f;
-    return acc == 0.0f;
-}
-
-Status check_adapter(const LoraAdapter& a, const ModelConfig& c, int32_t& n_modules) {
-    const std::string who = "adapter " + a.name + ": ";
-    if (a.layers.size() > static_cast<size_t>(c.n_layers))
-        return invalid_argument(who + "has " + std::to_string(a.layers.size()) + " layers, the model " +
-                                std::to_string(c.n_layers));
-    if (!std::isfinite(a.scale)) return invalid_argument(who + "the scale is not finite");
-    n_modules = 0;
-    for (size_t l = 0; l < a.layers.size(); ++l) {
-        for (int32_t t = 0; t < kLoraTargetCount; ++t) {
-            const auto& pair = a.layers[l][static_cast<size_t>(t)];
-            if (!pair) continue;
-            const auto [in, out] = target_shape(c, static_cast<LoraTarget>(t));
-            const std::string where =
-                who + "layer " + std::to_string(l) + " " + target_name(static_cast<LoraTarget>(t));
-            if (pair->rank < 1 || pair->rank > kMaxLoraRank)
-                return invalid_argument(where + ": rank " + std::to_string(pair->rank) + " is outside 1.." +
-                                        std::to_string(kMaxLoraRank));
-            if (pair->in_features != in || pair->out_features != out)
-                return invalid_argument(where + ": [" + std::to_string(pair->out_features) + " x " +
-                                        std::to_string(pair->in_features) + "] does not match the model's [" +
-                                        std::to_string(out) + " x " + std::to_string(in) + "]");
-            if (pair->a.size() != static_cast<size_t>(pair->rank) * static_cast<size_t>(in) ||
-                pair->b.size() != static_cast<size_t>(out) * static_cast<size_t>(pair->rank))
-                return invalid_argument(where + ": A or B does not hold rank x features values");
-            if (!all_finite(pair->a) || !all_finite(pair->b))
-                return invalid_argument(where + ": A or B holds a value that is not finite");
-            ++n_modules;
-        }
-    }
-    if (n_modules == 0) return invalid_argument(who + "changes no module");
-    return Status::ok();
-}
-
-}  // namespace
-
 AdapterRegistry::AdapterRegistry(Backend& backend, const ModelConfig& model, AdapterRegistryConfig config)
     : backend_(backend), model_(model), config_(config) {}
 
@@ -105,8 +43,11 @@ Status AdapterRegistry::check_config(const AdapterRegistryConfig& config) {
 
 Result<int32_t> AdapterRegistry::add(LoraAdapter adapter) {
     if (adapter.name.empty()) return invalid_argument("a LoRA adapter needs a name");
+    PAGODA_RETURN_IF_ERROR(validate_lora_adapter(adapter, model_));
     int32_t n_modules = 0;
-    PAGODA_RETURN_IF_ERROR(check_adapter(adapter, model_, n_modules));
+    for (const auto& layer : adapter.layers) {
+        for (const auto& pair : layer) n_modules += pair.has_value();
+    }
     auto e = std::make_unique<Entry>();
     e->host_bytes = adapter.bytes();
     e->n_modules = n_modules;

@@ -32,20 +32,6 @@ bool starts_with_gguf_magic(const std::string& path) {
 
 Status with_prefix(const Status& s, const std::string& prefix) { return Status::error(s.code(), prefix + s.message()); }
 
-// In/out features of a target's weight in the base model.
-std::pair<int64_t, int64_t> expected_in_out(LoraTarget t, const ModelConfig& c) {
-    switch (t) {
-        case LoraTarget::q: return {c.n_embd, c.q_dim()};
-        case LoraTarget::k:
-        case LoraTarget::v: return {c.n_embd, c.kv_dim()};
-        case LoraTarget::o: return {c.q_dim(), c.n_embd};
-        case LoraTarget::gate:
-        case LoraTarget::up: return {c.n_embd, c.n_ff};
-        case LoraTarget::down: return {c.n_ff, c.n_embd};
-    }
-    return {0, 0};
-}
-
 // llama.cpp's converter stores Llama's Q and K rows per head as [pairs of (i, i + hd/2)]
 // interleaved (so its "normal" rope sees adjacent pairs); apply the same row order to B.
 void permute_rows_like_llama_converter(std::vector<float>& b, int32_t rank, int32_t n_head, int32_t head_dim) {
@@ -63,6 +49,19 @@ void permute_rows_like_llama_converter(std::vector<float>& b, int32_t rank, int3
 }
 
 }  // namespace
+
+std::pair<int64_t, int64_t> lora_target_in_out(LoraTarget t, const ModelConfig& c) {
+    switch (t) {
+        case LoraTarget::q: return {c.n_embd, c.q_dim()};
+        case LoraTarget::k:
+        case LoraTarget::v: return {c.n_embd, c.kv_dim()};
+        case LoraTarget::o: return {c.q_dim(), c.n_embd};
+        case LoraTarget::gate:
+        case LoraTarget::up: return {c.n_embd, c.n_ff};
+        case LoraTarget::down: return {c.n_ff, c.n_embd};
+    }
+    return {0, 0};
+}
 
 Status validate_lora_adapter(LoraAdapter& adapter, const ModelConfig& base) {
     const std::string prefix = "adapter " + adapter.name + ": ";
@@ -84,7 +83,7 @@ Status validate_lora_adapter(LoraAdapter& adapter, const ModelConfig& base) {
                 return bad(label + ": the base model has only " + std::to_string(base.n_layers) + " layers (0.." +
                            std::to_string(base.n_layers - 1) + ")");
             }
-            const auto [in, out] = expected_in_out(target, base);
+            const auto [in, out] = lora_target_in_out(target, base);
             const int32_t r = pair->rank;
             if (r <= 0 || r > kMaxLoraRank) {
                 return bad(label + " has rank " + std::to_string(r) + ", outside 1.." + std::to_string(kMaxLoraRank));
@@ -114,6 +113,11 @@ Status validate_lora_adapter(LoraAdapter& adapter, const ModelConfig& base) {
             }
             ++n_modules;
         }
+    }
+    // Only empty layers can be left past the base model's here (set ones were refused above).
+    if (adapter.layers.size() > static_cast<size_t>(base.n_layers)) {
+        return bad("has " + std::to_string(adapter.layers.size()) + " layers; the base model has " +
+                   std::to_string(base.n_layers));
     }
     if (n_modules == 0) return bad("adapts no module");
     adapter.layers.resize(static_cast<size_t>(base.n_layers));

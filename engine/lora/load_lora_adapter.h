@@ -20,6 +20,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "lora/lora_adapter.h"
 #include "model/model_config.h"
@@ -34,6 +35,9 @@ inline constexpr int32_t kMaxLoraRank = 1024;
 // `name` defaults to the file stem (folder name for PEFT folders). Errors start with
 // "adapter NAME: " and say which tensor or setting is wrong and why.
 Result<LoraAdapter> load_lora_adapter(const std::string& path, const ModelConfig& base, const std::string& name = "");
+
+// In and out features of a target's weight in the base model (A is [rank, in], B [out, rank]).
+std::pair<int64_t, int64_t> lora_target_in_out(LoraTarget target, const ModelConfig& base);
 
 // The base-model checks alone, for adapters built in memory (tests) or read by one of the
 // format loaders directly. Resizes layers to base.n_layers. Does not permute.

@@ -8,24 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "lora/load_lora_adapter.h"
 #include "lora/lora_adapter.h"
 #include "model/model_config.h"
 
 namespace pagoda::lora_test {
-
-inline std::pair<int32_t, int32_t> target_in_out(const ModelConfig& c, LoraTarget t) {
-    const auto q = static_cast<int32_t>(c.q_dim()), kv = static_cast<int32_t>(c.kv_dim());
-    switch (t) {
-        case LoraTarget::q: return {c.n_embd, q};
-        case LoraTarget::k:
-        case LoraTarget::v: return {c.n_embd, kv};
-        case LoraTarget::o: return {q, c.n_embd};
-        case LoraTarget::gate:
-        case LoraTarget::up: return {c.n_embd, c.n_ff};
-        case LoraTarget::down: return {c.n_ff, c.n_embd};
-    }
-    return {0, 0};
-}
 
 // Every target of every layer (or those in `targets`), A and B uniform in [-amp, amp].
 inline LoraAdapter random_adapter(const ModelConfig& c, const std::string& name, uint64_t seed, int32_t rank = 4,
@@ -45,7 +32,9 @@ inline LoraAdapter random_adapter(const ModelConfig& c, const std::string& name,
         for (LoraTarget t : targets) {
             LoraPair p;
             p.rank = rank;
-            std::tie(p.in_features, p.out_features) = target_in_out(c, t);
+            const auto [in, out] = lora_target_in_out(t, c);
+            p.in_features = static_cast<int32_t>(in);
+            p.out_features = static_cast<int32_t>(out);
             p.a.resize(static_cast<size_t>(rank) * p.in_features);
             p.b.resize(static_cast<size_t>(p.out_features) * rank);
             for (float& v : p.a) v = dist(rng);

@@ -34,7 +34,7 @@ ModelConfig small_config() {
 uint64_t adapter_backend_bytes(const ModelConfig& c, int32_t r, uint64_t width) {
     uint64_t per_layer = 0;
     for (int32_t t = 0; t < kLoraTargetCount; ++t) {
-        const auto [in, out] = lora_test::target_in_out(c, static_cast<LoraTarget>(t));
+        const auto [in, out] = lora_target_in_out(static_cast<LoraTarget>(t), c);
         per_layer += static_cast<uint64_t>(r) * (in + out);
     }
     return per_layer * c.n_layers * width;
