@@ -40,8 +40,8 @@ inline LoadedModel load_stories(int threads = 2) {
 }
 
 // A small llama-architecture model with random weights and a 2048-token context.
-inline LoadedModel load_random(int threads = 2, uint64_t seed = 11,
-                               fixtures::RandomModelType type = fixtures::RandomModelType::f32) {
+inline fixtures::RandomModelConfig tiny_random_config(uint64_t seed = 11,
+                                                      fixtures::RandomModelType type = fixtures::RandomModelType::f32) {
     fixtures::RandomModelConfig c;
     c.seed = seed;
     c.type = type;
@@ -52,6 +52,13 @@ inline LoadedModel load_random(int threads = 2, uint64_t seed = 11,
     c.n_kv_heads = 2;
     c.vocab = 512;
     c.ctx = 2048;
+    return c;
+}
+
+// tiny_random_config's model, built in memory and loaded on a CPU backend.
+inline LoadedModel load_random(int threads = 2, uint64_t seed = 11,
+                               fixtures::RandomModelType type = fixtures::RandomModelType::f32) {
+    const fixtures::RandomModelConfig c = tiny_random_config(seed, type);
     GgufWriter w;
     const Status s = fixtures::build_random_model(c, w);
     EXPECT_TRUE(s.is_ok()) << s.to_string();

@@ -27,12 +27,10 @@ private:
     uint64_t free_;
 };
 
-// The random test model (64-dim, 2 layers, F32) on a backend claiming `free_bytes`.
+// The tiny random test model (64-dim, 2 layers, F32) on a backend claiming `free_bytes`.
 Result<std::unique_ptr<Model>> load_on(SmallDevice& device, std::shared_ptr<std::vector<uint8_t>>& bytes) {
-    fixtures::RandomModelConfig c;
-    c.dim = 64, c.n_layers = 2, c.ffn = 128, c.n_heads = 4, c.n_kv_heads = 2, c.vocab = 512, c.ctx = 256;
     GgufWriter w;
-    PAGODA_RETURN_IF_ERROR(fixtures::build_random_model(c, w));
+    PAGODA_RETURN_IF_ERROR(fixtures::build_random_model(tiny_random_config(), w));
     bytes = std::make_shared<std::vector<uint8_t>>(w.to_bytes());
     auto file = GgufFile::parse(*bytes, "random.gguf");
     if (!file) return file.status();

@@ -53,22 +53,9 @@ Request greedy(std::vector<TokenId> prompt, int32_t max_tokens, std::vector<Adap
     return r;
 }
 
-fixtures::RandomModelConfig tiny_model_config() {
-    fixtures::RandomModelConfig c;
-    c.seed = 21;
-    c.dim = 64;
-    c.n_layers = 2;
-    c.ffn = 128;
-    c.n_heads = 4;
-    c.n_kv_heads = 2;
-    c.vocab = 512;
-    c.ctx = 2048;
-    return c;
-}
-
 // (a) Model + adapter (read back from its GGUF LoRA file) == the merged model.
 TEST(EngineLora, AdapterGivesTheMergedModelsOutput) {
-    const fixtures::RandomModelConfig mc = tiny_model_config();
+    const fixtures::RandomModelConfig mc = tiny_random_config(21);
     fixtures::RandomLoraConfig lc;
     lc.rank = 8;
     lc.strength = 1.0f;
@@ -332,7 +319,7 @@ TEST(EngineLora, BadAdapterUseIsRefused) {
     EXPECT_FALSE(Engine::create(std::move(l2.backend), std::move(l2.model), bad).is_ok());
 
     // A backend without lora_add: adapters are refused at load and at submit.
-    fixtures::RandomModelConfig rc = tiny_model_config();
+    fixtures::RandomModelConfig rc = tiny_random_config(21);
     GgufWriter w;
     ASSERT_TRUE(fixtures::build_random_model(rc, w).is_ok());
     auto bytes = std::make_shared<std::vector<uint8_t>>(w.to_bytes());
