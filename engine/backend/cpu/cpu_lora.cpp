@@ -70,25 +70,26 @@ void CpuBackend::lora_add(const Tensor& x, std::span<const LoraSegment> segments
     int64_t max_rank = 0;
     for (size_t s = 0; s < segments.size(); ++s) {
         const LoraSegment& g = segments[s];
-        const std::string which = "lora_add: segment " + std::to_string(s);
+        // Named only on failure: this runs for every segment of every adapted projection.
+        auto which = [s] { return "lora_add: segment " + std::to_string(s); };
         if (!usable_lora_matrix(g.a) || !usable_lora_matrix(g.b)) {
-            fail(invalid_argument(which + ": A and B must be F32 or F16 weight tensors"));
+            fail(invalid_argument(which() + ": A and B must be F32 or F16 weight tensors"));
             return;
         }
         if (g.a->cols != in || g.b->rows != out_cols || g.b->cols != g.a->rows) {
-            fail(invalid_argument(which + ": A [" + std::to_string(g.a->rows) + ", " + std::to_string(g.a->cols) +
+            fail(invalid_argument(which() + ": A [" + std::to_string(g.a->rows) + ", " + std::to_string(g.a->cols) +
                                   "] and B [" + std::to_string(g.b->rows) + ", " + std::to_string(g.b->cols) +
                                   "] do not fit x [*, " + std::to_string(in) + "] and out [*, " +
                                   std::to_string(out_cols) + "]"));
             return;
         }
         if (g.first_row < 0 || g.n_rows < 0 || int64_t{g.first_row} + g.n_rows > x.rows) {
-            fail(invalid_argument(which + ": rows [" + std::to_string(g.first_row) + ", +" +
+            fail(invalid_argument(which() + ": rows [" + std::to_string(g.first_row) + ", +" +
                                   std::to_string(g.n_rows) + ") outside the " + std::to_string(x.rows) + " rows"));
             return;
         }
         if (!std::isfinite(g.scale)) {
-            fail(invalid_argument(which + ": the scale is not finite"));
+            fail(invalid_argument(which() + ": the scale is not finite"));
             return;
         }
         const int64_t rank = g.a->rows;
