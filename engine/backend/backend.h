@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 
+#include "backend/row_sampling.h"
 #include "pagoda/status.h"
 #include "pagoda/types.h"
 
@@ -172,6 +173,18 @@ public:
     // out[r] += scale * (x[r] · Aᵀ) · Bᵀ for every segment holding row r; segments may
     // overlap (a stack of adapters on one request).   x: [n, in]; out: [n, out]
     virtual void lora_add(const Tensor& x, std::span<const LoraSegment> segments, Tensor& out) {}
+
+    // ---- sampling next to the logits (row_sampling.h) -----------------------------------
+    // Backends whose logits live in device memory choose tokens there; the engine reads
+    // the logits to the host and samples there for the others (sample/row_sampler.h).
+    virtual bool supports_device_sampling() const { return false; }
+    // results[i] = the token for requests[i], from `logits` ([rows, vocab] f32, from
+    // Transformer::forward_device). Waits for the device.
+    virtual Status sample_rows(const Tensor& logits, std::span<const RowSamplingRequest> requests,
+                               std::span<RowSamplingResult> results) {
+        (void)logits, (void)requests, (void)results;
+        return unsupported("this backend does not sample on its device");
+    }
 };
 
 }  // namespace pagoda

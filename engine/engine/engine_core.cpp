@@ -17,7 +17,6 @@ constexpr double kRateWindowSeconds = 5.0;
 constexpr int64_t kDefaultKvBytes = int64_t{1} << 30;
 // Device memory left for activations and workspaces when the KV pool is sized from a fraction of it.
 constexpr int64_t kActivationReserveBytes = int64_t{512} << 20;
-constexpr int32_t kMaxTopLogprobs = 20;
 
 int64_t div_ceil(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -276,45 +275,6 @@ void EngineCore::fork(SeqState& parent) {
     }
 }
 
-void EngineCore::sample_row(SeqState& st, const float* row) {
-    RequestState& req = *st.req;
-    Sequence& seq = *st.seq;
-    const SamplingParams& p = req.request.sampling;
-    const std::span<const float> raw(row, static_cast<size_t>(n_vocab_));
-    std::span<const float> use = raw;
-    const bool penalize = penalties_enabled(p);
-    if (!p.logit_bias.empty() || penalize) {
-        scratch_.assign(raw.begin(), raw.end());
-        apply_logit_bias(scratch_, p.logit_bias);
-        if (penalize) apply_penalties(scratch_, st.penalties, p);
-        use = scratch_;
-    }
-    const TokenId t = st.sampler.sample(use, p);
-    seq.tokens.push_back(t);
-    ++st.n_generated;
-    ++generated_tokens_;
-    if (penalize) st.penalties.add_output(t);
-
-    SampleDelta& d = delta_for(req, seq.sample_index);
-    const bool stop_id = std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), t) != p.stop_token_ids.end();
-    if ((!p.ignore_eos && is_eog(t)) || stop_id) {
-        finish_seq(st, FinishReason::stop);
-        return;
-    }
-    d.token_ids.push_back(t);
-    if (p.logprobs) d.logprobs.push_back(compute_logprobs(raw, t, p.top_logprobs));
-    ++req.usage.completion_tokens;
-    if (!req.first_token) req.first_token = Clock::now();
-    bool stopped = false;
-    d.text += st.text.push(t, stopped);
-    if (stopped) {
-        finish_seq(st, FinishReason::stop);
-        return;
-    }
-    const int32_t limit = p.max_tokens < 0 ? std::numeric_limits<int32_t>::max() : p.max_tokens;
-    if (st.n_generated >= limit || seq.n_tokens() >= max_model_len_) finish_seq(st, FinishReason::length);
-}
-
 void EngineCore::release_adapters(RequestState& req) {
     if (!req.holds_adapters) return;
     req.holds_adapters = false;
@@ -355,8 +315,23 @@ Status EngineCore::step() {
         if (!out.empty()) {
             batch_.build(out, *kv_);
             const Result<const LoraStepPlan*> lora = plan_lora(out);
-            const Status forward = lora ? model_.transformer().forward(batch_.inputs(), logits_, lora.value())
-                                        : lora.status();
+            // Backends that sample next to the logits keep them there (row_sampling.h).
+            const bool on_device = model_.transformer().backend().supports_device_sampling();
+            Tensor device_logits;
+            Status forward = lora.status();
+            if (lora && on_device) {
+                Result<Tensor> logits = model_.transformer().forward_device(batch_.inputs(), lora.value());
+                if (logits) device_logits = *logits;
+                else forward = logits.status();
+            } else if (lora) {
+                forward = model_.transformer().forward(batch_.inputs(), logits_, lora.value());
+            }
+            if (forward) {
+                scheduler_->on_step_done(out);
+                prompt_tokens_computed_ += out.n_prefill_tokens;
+            }
+            const int64_t generated_before = generated_tokens_;
+            if (forward) forward = sample_step(out, on_device ? &device_logits : nullptr);
             if (!forward) {
                 result = forward;
                 for (const ScheduledSeq& s : out.scheduled) {
@@ -365,31 +340,6 @@ Status EngineCore::step() {
                         fail_request(*it->second->req, FinishReason::error, forward.to_string());
                 }
             } else {
-                scheduler_->on_step_done(out);
-                prompt_tokens_computed_ += out.n_prefill_tokens;
-                const int64_t generated_before = generated_tokens_;
-                const auto& sampled = batch_.sampled();
-                for (size_t r = 0; r < sampled.size(); ++r) {
-                    SeqState& st = *seqs_.at(out.scheduled[static_cast<size_t>(sampled[r])].seq->id);
-                    if (st.done) continue;
-                    const float* row = logits_.data() + r * static_cast<size_t>(n_vocab_);
-                    RequestState& req = *st.req;
-                    if (req.request.return_prompt_logits && !req.prompt_logits_sent) {
-                        req.prompt_logits_sent = true;
-                        delta_for(req, 0);
-                        req.pending.prompt_logits.assign(row, row + n_vocab_);
-                    }
-                    if (st.seq->fork_count > 1) {
-                        const size_t first_child = req.live.size();
-                        fork(st);
-                        const std::vector<SeqState*> children(req.live.begin() + static_cast<ptrdiff_t>(first_child),
-                                                              req.live.end());
-                        sample_row(st, row);
-                        for (SeqState* child : children) sample_row(*child, row);
-                    } else {
-                        sample_row(st, row);
-                    }
-                }
                 ++steps_;
                 const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
                 std::lock_guard<std::mutex> lock(rate_mutex_);

@@ -23,6 +23,7 @@
 #include "pagoda/engine.h"
 #include "pagoda/request.h"
 #include "sample/logits_processors.h"
+#include "sample/row_sampler.h"
 #include "sample/text_stream.h"
 #include "sample/token_sampler.h"
 #include "sched/scheduler.h"
@@ -110,7 +111,11 @@ private:
 
     bool is_eog(TokenId t) const;
     SampleDelta& delta_for(RequestState& req, int32_t index);
-    void sample_row(SeqState& st, const float* row);
+    // Chooses and appends this step's tokens (engine_core_sampling.cpp); device_logits:
+    // the logits in backend memory when the backend samples there, else they are in logits_.
+    Status sample_step(const SchedulerOutput& out, const Tensor* device_logits);
+    RowSamplingRequest row_request(SeqState& st, int32_t row);
+    void accept_token(SeqState& st, RowSamplingResult& chosen);
     void fork(SeqState& parent);
     // Ends one sequence (and, before its fork, every sample it stands for).
     void finish_seq(SeqState& st, FinishReason reason);
@@ -134,7 +139,11 @@ private:
     std::vector<int32_t> lora_ids_;
     StepBatch batch_;
     std::vector<float> logits_;
-    std::vector<float> scratch_;
+    std::vector<float> host_row_;  // a device row read back (prompt logits, rows sampled on the host)
+    RowSampler row_sampler_;
+    std::vector<SeqState*> sampling_seqs_;  // this step's sampled sequences, forks included
+    std::vector<RowSamplingRequest> sampling_requests_;
+    std::vector<RowSamplingResult> sampling_results_;
     std::mt19937_64 seed_rng_;
 
     std::unordered_map<RequestId, std::unique_ptr<RequestState>> requests_;

@@ -23,7 +23,13 @@ uint64_t derive_seed(uint64_t seed, int32_t index) {
     return x ^ (x >> 31);
 }
 
-double TokenSampler::uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
+double TokenSampler::next_uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
+
+TokenId TokenSampler::sample(std::span<const float> logits, const SamplingParams& p) {
+    if (!(p.temperature > 0.0f)) return argmax(logits);
+    const double u = next_uniform();
+    return picker_.pick(logits, {p.temperature, p.top_k, p.top_p, p.min_p}, u);
+}
 
 TokenId TokenSampler::argmax(std::span<const float> logits) {
     TokenId best = 0;
@@ -37,9 +43,9 @@ TokenId TokenSampler::argmax(std::span<const float> logits) {
     return best;
 }
 
-TokenId TokenSampler::sample(std::span<const float> logits, const SamplingParams& p) {
+TokenId TokenPicker::pick(std::span<const float> logits, const DrawParams& p, double u01) {
     if (logits.empty()) return 0;
-    if (!(p.temperature > 0.0f)) return argmax(logits);
+    if (!(p.temperature > 0.0f)) return TokenSampler::argmax(logits);
 
     candidates_.clear();
     float max_logit = -INFINITY;
@@ -105,7 +111,7 @@ TokenId TokenSampler::sample(std::span<const float> logits, const SamplingParams
         probs_[i] = std::exp((static_cast<double>(candidates_[i].first) - top) * inv_temp);
         sum += probs_[i];
     }
-    const double u = uniform() * sum;
+    const double u = u01 * sum;
     double cumulative = 0.0;
     for (size_t i = 0; i < candidates_.size(); ++i) {
         cumulative += probs_[i];

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sample/logits_processors.h"
+#include "sample/row_sampler.h"
 #include "sample/token_sampler.h"
 
 namespace pagoda {
@@ -97,7 +98,8 @@ TEST(TokenSampler, InfinitiesAndEmptyRows) {
 
 TEST(LogitsProcessors, BiasAndPenalties) {
     std::vector<float> logits = {1.0f, -1.0f, 2.0f, 0.5f};
-    apply_logit_bias(logits, {{3, -100.0f}, {0, 1.5f}, {99, 5.0f}});
+    const std::vector<std::pair<TokenId, float>> bias = {{3, -100.0f}, {0, 1.5f}, {99, 5.0f}};
+    apply_logit_bias(logits, bias);
     EXPECT_FLOAT_EQ(logits[0], 2.5f);
     EXPECT_FLOAT_EQ(logits[3], -99.5f);
 
@@ -134,6 +136,73 @@ TEST(Logprobs, MatchTheLogSoftmax) {
     EXPECT_NEAR(lp.top[0].logprob, 3.0 - z, 1e-6);
     EXPECT_TRUE(compute_logprobs(logits, 0, 0).top.empty());
     EXPECT_EQ(compute_logprobs(logits, 3, 0).logprob, -INFINITY);
+}
+
+TEST(PenaltyState, OneEntryPerTokenInFirstSeenOrderWithOutputCounts) {
+    PenaltyState st;
+    const std::vector<TokenId> prompt = {5, 3, 5, 9};
+    st.add_prompt(prompt);
+    st.add_output(3);
+    st.add_output(11);
+    st.add_output(3);
+    const auto e = st.entries();
+    ASSERT_EQ(e.size(), 4u);
+    EXPECT_EQ(e[0].token, 5);
+    EXPECT_EQ(e[0].output_count, 0);
+    EXPECT_EQ(e[1].token, 3);
+    EXPECT_EQ(e[1].output_count, 2);
+    EXPECT_EQ(e[2].token, 9);
+    EXPECT_EQ(e[3].token, 11);
+    EXPECT_EQ(e[3].output_count, 1);
+}
+
+// The row sampler (what a device is checked against) picks what a TokenSampler with the
+// same stream picks from the processed row, and takes log-probabilities from the raw one.
+TEST(RowSampler, MatchesTokenSamplerOnTheProcessedRow) {
+    std::vector<float> raw(64);
+    for (size_t i = 0; i < raw.size(); ++i) raw[i] = std::sin(static_cast<float>(i) * 1.7f) * 3.0f;
+    SamplingParams p = hot(0.8f);
+    p.top_k = 20;
+    p.top_p = 0.9f;
+    p.min_p = 0.02f;
+    p.repetition_penalty = 1.3f;
+    p.frequency_penalty = 0.4f;
+    p.logit_bias = {{4, 1.5f}, {60, -INFINITY}};
+    PenaltyState st;
+    const std::vector<TokenId> prompt = {1, 2, 3, 30};
+    st.add_prompt(prompt);
+    st.add_output(2);
+
+    std::vector<float> processed = raw;
+    apply_logit_bias(processed, p.logit_bias);
+    apply_penalties(processed, st, p);
+    TokenSampler by_hand(42);
+    TokenSampler stream(42);
+    RowSampler rows;
+    int differing_rows = 0;
+    for (int draw = 0; draw < 200; ++draw) {
+        RowSamplingRequest r;
+        r.temperature = p.temperature;
+        r.top_k = p.top_k;
+        r.top_p = p.top_p;
+        r.min_p = p.min_p;
+        r.repetition_penalty = p.repetition_penalty;
+        r.frequency_penalty = p.frequency_penalty;
+        r.uniform = stream.next_uniform();
+        r.logit_bias = p.logit_bias;
+        r.penalties = st.entries();
+        r.logprobs = true;
+        r.top_logprobs = 3;
+        const RowSamplingResult got = rows.sample(raw, r);
+        const TokenId want = by_hand.sample(processed, p);
+        EXPECT_EQ(got.token, want) << "draw " << draw;
+        EXPECT_FALSE(got.needs_host);
+        EXPECT_EQ(got.logprobs.logprob, compute_logprobs(raw, want, 3).logprob);
+        ASSERT_EQ(got.logprobs.top.size(), 3u);
+        differing_rows += got.token != TokenSampler::argmax(processed);
+        EXPECT_NE(got.token, 60) << "masked by the bias";
+    }
+    EXPECT_GT(differing_rows, 10) << "the draws are not all greedy";
 }
 
 }  // namespace

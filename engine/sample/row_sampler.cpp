@@ -1,0 +1,21 @@
+#include "sample/row_sampler.h"
+
+#include "sample/logits_processors.h"
+
+namespace pagoda {
+
+RowSamplingResult RowSampler::sample(std::span<const float> raw, const RowSamplingRequest& r) {
+    std::span<const float> use = raw;
+    if (!r.logit_bias.empty() || !r.penalties.empty()) {
+        processed_.assign(raw.begin(), raw.end());
+        apply_logit_bias(processed_, r.logit_bias);
+        apply_penalties(processed_, r.penalties, {r.repetition_penalty, r.presence_penalty, r.frequency_penalty});
+        use = processed_;
+    }
+    RowSamplingResult out;
+    out.token = picker_.pick(use, {r.temperature, r.top_k, r.top_p, r.min_p}, r.uniform);
+    if (r.logprobs || r.top_logprobs > 0) out.logprobs = compute_logprobs(raw, out.token, r.top_logprobs);
+    return out;
+}
+
+}  // namespace pagoda

@@ -1,0 +1,24 @@
+// The host implementation of a RowSamplingRequest (backend/row_sampling.h): what the
+// engine runs for backends whose logits are in host memory, for rows a device hands
+// back (needs_host), and the reference the device kernels are checked against.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "backend/row_sampling.h"
+#include "sample/token_sampler.h"
+
+namespace pagoda {
+
+class RowSampler {
+public:
+    // raw: the row's logits as the model produced them ([vocab]).
+    RowSamplingResult sample(std::span<const float> raw, const RowSamplingRequest& r);
+
+private:
+    std::vector<float> processed_;
+    TokenPicker picker_;
+};
+
+}  // namespace pagoda
