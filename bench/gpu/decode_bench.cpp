@@ -6,14 +6,16 @@
 // written directly against Backend (embed, rms_norm, q/k/v/o, rope, kv_write, paged
 // attention, SwiGLU FFN, output): the ops the engine's transformer calls.
 //
-// Decode at batch B: each step is B sequences x 1 token, ended by reading the logits
-// to the host and picking the argmax there, as a real generation loop does. The
+// Decode at batch B: each step is B sequences x 1 token, ended by each sequence's greedy
+// token, picked as the engine picks it: on the GPU with only the ids copied back
+// (Backend::sample_rows), or with --host-sampling from all logits read to the host. The
 // roofline is bandwidth / bytes-per-step, with the bandwidth measured in the same run
 // (device-to-device copy, read + write bytes) and bytes-per-step = every weight read
 // once + the K and V of each sequence's context.
 //
 //   pagoda-gpu-bench [--type q4_0|f16|q8_0|q4_k|q6_k] [--batch N] [--ctx N] [--tokens N]
 //                    [--layers N] [--json PATH] [--small] [--cpu] [--profile] [--no-graphs]
+//                    [--host-sampling]
 // --small: a tiny model shape; --cpu: the CPU backend (checks this program without a GPU).
 // --profile: CUDA events around every op (graphs off), then a table of decode time per
 //   op kind (ms/step, % of the step) and the effective bandwidth of each matmul kind.
@@ -147,10 +149,10 @@ uint64_t matmul_kind_bytes(const Weights& w, int kind) {
     return total;
 }
 
-// One step: [n_tokens] -> logits [logit_rows, vocab] on the host. With a profiler, each
-// op's stream time is attributed to its kind.
-Status forward(Backend& b, const Shape& s, const Weights& w, const StepInputs& in, std::vector<float>& logits,
-               CudaOpProfiler* prof = nullptr) {
+// One step: [n_tokens] -> logits [logit_rows, vocab] in backend memory. With a profiler,
+// each op's stream time is attributed to its kind.
+Result<Tensor> forward(Backend& b, const Shape& s, const Weights& w, const StepInputs& in,
+                       CudaOpProfiler* prof = nullptr) {
     auto P = [prof](const char* kind) {
         if (prof) prof->mark(kind);
     };
@@ -216,8 +218,31 @@ Status forward(Backend& b, const Shape& s, const Weights& w, const StepInputs& i
     b.matmul(w.out, *xo, *lo);
     P("end");
     PAGODA_RETURN_IF_ERROR(b.end_step());
-    logits.resize(static_cast<size_t>(n_out * s.vocab));
-    return b.read(*lo, logits.data());
+    return *lo;
+}
+
+TokenId argmax(const float* v, int64_t n) { return static_cast<TokenId>(std::max_element(v, v + n) - v); }
+
+// Each row's greedy token, as the engine picks it: next to the logits when the backend
+// samples on its device (only the ids come back), else from all rows read to the host.
+Status pick_tokens(Backend& b, const Tensor& logits, bool device_sampling, std::vector<TokenId>& tokens) {
+    const auto rows = static_cast<size_t>(logits.rows);
+    tokens.resize(rows);
+    if (device_sampling) {
+        std::vector<RowSamplingRequest> requests(rows);
+        for (size_t r = 0; r < rows; ++r) requests[r].row = static_cast<int32_t>(r);  // temperature 0: greedy
+        std::vector<RowSamplingResult> results(rows);
+        PAGODA_RETURN_IF_ERROR(b.sample_rows(logits, requests, results));
+        for (size_t r = 0; r < rows; ++r) {
+            if (results[r].needs_host) return internal_error("the device handed back a greedy row");
+            tokens[r] = results[r].token;
+        }
+        return Status::ok();
+    }
+    std::vector<float> host(static_cast<size_t>(logits.n_elements()));
+    PAGODA_RETURN_IF_ERROR(b.read(logits, host.data()));
+    for (size_t r = 0; r < rows; ++r) tokens[r] = argmax(host.data() + r * logits.cols, logits.cols);
+    return Status::ok();
 }
 
 // B sequences, each with its own run of blocks [s * blocks_per_seq, ...).
@@ -228,8 +253,10 @@ struct Batch {
     std::vector<int32_t> positions, query_start, context_lens, block_tables, logit_rows;
     std::vector<int64_t> slots;
 
-    // Tokens [first_pos, first_pos + count) of each of the given sequences.
-    StepInputs step(const std::vector<int32_t>& seqs, int32_t first_pos, int32_t count, TokenId token) {
+    // Tokens [first_pos, first_pos + count) of each of the given sequences; sequence i's
+    // tokens are all seq_tokens[i] (or seq_tokens[0] when there is one).
+    StepInputs step(const std::vector<int32_t>& seqs, int32_t first_pos, int32_t count,
+                    const std::vector<TokenId>& seq_tokens) {
         tokens.clear();
         positions.clear();
         slots.clear();
@@ -237,7 +264,9 @@ struct Batch {
         context_lens.clear();
         block_tables.clear();
         logit_rows.clear();
-        for (int32_t seq : seqs) {
+        for (size_t si = 0; si < seqs.size(); ++si) {
+            const int32_t seq = seqs[si];
+            const TokenId token = seq_tokens[seq_tokens.size() == 1 ? 0 : si];
             for (int32_t i = 0; i < count; ++i) {
                 const int32_t pos = first_pos + i;
                 tokens.push_back(token);
@@ -286,8 +315,6 @@ void print_profile(const CudaOpProfiler& prof, const Weights& w, int32_t n_steps
                 total / n_steps - matmul_ms);
 }
 
-TokenId argmax(const float* v, int64_t n) { return static_cast<TokenId>(std::max_element(v, v + n) - v); }
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -297,7 +324,7 @@ int run(int argc, char** argv) {
     std::string type_name = "q4_0";
     int32_t batch = 1, ctx = 512, n_decode = 64;
     std::string json_path;
-    bool profile = false, graphs = true;
+    bool profile = false, graphs = true, host_sampling = false;
     for (int i = 1; i < argc; ++i) {
         auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : ""; };
         const char* arg = argv[i];
@@ -317,6 +344,8 @@ int run(int argc, char** argv) {
             g_cpu_mode = true;
         } else if (!std::strcmp(arg, "--profile")) {
             profile = true;
+        } else if (!std::strcmp(arg, "--host-sampling")) {
+            host_sampling = true;
         } else if (!std::strcmp(arg, "--no-graphs")) {
             graphs = false;
         } else if (!std::strcmp(arg, "--small")) {
@@ -330,7 +359,8 @@ int run(int argc, char** argv) {
         } else {
             std::fprintf(stderr,
                          "usage: pagoda-gpu-bench [--type q4_0|f16|q8_0|q4_k|q6_k] [--batch N] [--ctx N] "
-                         "[--tokens N] [--layers N] [--json PATH] [--small] [--cpu] [--profile] [--no-graphs]\n");
+                         "[--tokens N] [--layers N] [--json PATH] [--small] [--cpu] [--profile] [--no-graphs]\n"
+                         "                        [--host-sampling]\n");
             return 64;
         }
     }
@@ -401,14 +431,17 @@ int run(int argc, char** argv) {
     }
 
     // Prefill every sequence's context, one sequence and up to 512 tokens per step.
-    std::vector<float> logits;
+    const bool device_sampling = b.supports_device_sampling() && !host_sampling;
+    std::vector<TokenId> picked;
     double prefill_s = 0.0;
     for (int32_t seq = 0; seq < batch; ++seq) {
         for (int32_t p = 0; p < ctx; p += 512) {
             const int32_t count = std::min(512, ctx - p);
             t0 = std::chrono::steady_clock::now();
-            if (Status s = forward(b, shape, *weights, bt.step({seq}, p, count, (1000 + p % 7) % shape.vocab), logits);
-                !s) {
+            const std::vector<TokenId> prompt_token = {(1000 + p % 7) % shape.vocab};
+            Result<Tensor> logits = forward(b, shape, *weights, bt.step({seq}, p, count, prompt_token));
+            Status s = logits.is_ok() ? pick_tokens(b, *logits, device_sampling, picked) : logits.status();
+            if (!s) {
                 std::printf("FAIL bench: prefill: %s\n", s.to_string().c_str());
                 return 1;
             }
@@ -417,19 +450,22 @@ int run(int argc, char** argv) {
     }
     std::printf("bench: prefill %d tokens in %.3f s (%.0f tok/s)\n", ctx, prefill_s, ctx / prefill_s);
 
-    // Decode: warm-up steps, then timed ones; greedy on the host like a real loop.
+    // Decode: warm-up steps, then timed ones; each sequence goes on with its own greedy token.
+    std::printf("bench: greedy tokens picked %s\n",
+                device_sampling ? "on the device (ids copied back)" : "on the host (all logits copied back)");
     std::vector<int32_t> seqs(static_cast<size_t>(batch));
     for (int32_t i = 0; i < batch; ++i) seqs[static_cast<size_t>(i)] = i;
-    TokenId tok = argmax(logits.data(), shape.vocab);
+    std::vector<TokenId> next(static_cast<size_t>(batch), picked.at(0));
     const int32_t warmup = 3;
     double decode_s = 0.0;
     for (int32_t step = 0; step < warmup + n_decode; ++step) {
         t0 = std::chrono::steady_clock::now();
-        if (Status s = forward(b, shape, *weights, bt.step(seqs, ctx + step, 1, tok), logits, prof.get()); !s) {
+        Result<Tensor> logits = forward(b, shape, *weights, bt.step(seqs, ctx + step, 1, next), prof.get());
+        Status s = logits.is_ok() ? pick_tokens(b, *logits, device_sampling, next) : logits.status();
+        if (!s) {
             std::printf("FAIL bench: decode: %s\n", s.to_string().c_str());
             return 1;
         }
-        tok = argmax(logits.data(), shape.vocab);
         if (step >= warmup) decode_s += seconds_since(t0);
         if (prof) {
             if (Status s = prof->collect(); !s) {
@@ -462,10 +498,10 @@ int run(int argc, char** argv) {
             std::fprintf(f,
                          "{\"device\":\"%s\",\"type\":\"%s\",\"batch\":%d,\"ctx\":%d,\"decode_tok_s\":%.2f,"
                          "\"step_ms\":%.3f,\"prefill_tok_s\":%.1f,\"bytes_per_step\":%.0f,\"copy_bw_gbs\":%.1f,"
-                         "\"roofline_tok_s\":%.2f,\"roofline_fraction\":%.4f,\"graphs\":%s}\n",
+                         "\"roofline_tok_s\":%.2f,\"roofline_fraction\":%.4f,\"graphs\":%s,\"device_sampling\":%s}\n",
                          b.name().c_str(), type_name.c_str(), batch, ctx, tok_s, step_ms, ctx / prefill_s,
                          bytes_per_step, bandwidth, roofline_tok_s, roofline_step_ms / step_ms,
-                         graphs && !profile && !g_cpu_mode ? "true" : "false");
+                         graphs && !profile && !g_cpu_mode ? "true" : "false", device_sampling ? "true" : "false");
             std::fclose(f);
         }
     }
