@@ -159,7 +159,7 @@ CachedGeneration sample_generation() {
     lp.logprob = -0.25f;
     lp.top = {{42, -0.25f}, {7, -std::numeric_limits<float>::infinity()}};
     s.deltas.push_back(CachedDelta{"Hello", {42}, {lp}});
-    s.deltas.push_back(CachedDelta{" w\xC3\xB6rld", {43, 44}, {}});
+    s.deltas.push_back(CachedDelta{" w\xC3\xB6rld \xE4\xB8\x96\xE7\x95\x8C \xF0\x9F\x99\x82", {43, 44}, {}});  // CJK, emoji
     s.finish = FinishReason::length;
     slot.samples.push_back(s);
     slot.reason = FinishReason::length;
@@ -185,7 +185,7 @@ TEST(ResponseCachePayload, RoundTripsEveryField) {
     EXPECT_EQ(slot.usage.completion_tokens, 3);
     ASSERT_EQ(slot.samples.size(), 1u);
     ASSERT_EQ(slot.samples[0].deltas.size(), 2u);
-    EXPECT_EQ(slot.samples[0].deltas[1].text, " w\xC3\xB6rld");
+    EXPECT_EQ(slot.samples[0].deltas[1].text, " w\xC3\xB6rld \xE4\xB8\x96\xE7\x95\x8C \xF0\x9F\x99\x82");
     EXPECT_EQ(slot.samples[0].deltas[1].token_ids, (std::vector<TokenId>{43, 44}));
     ASSERT_EQ(slot.samples[0].deltas[0].logprobs.size(), 1u);
     const SampledLogprobs& lp = slot.samples[0].deltas[0].logprobs[0];
