@@ -6,6 +6,8 @@
 //          token each, greedy; tokens/s = N / decode time.
 // Prompt ids are a fixed pseudo-random sequence (bench/llama_cpp_bench.mjs uses the
 // same formula), repeated --reps times after a short warm-up run.
+// With --concurrency 1,8,32,... it measures serving throughput through the Engine instead
+// (bench_concurrency.h): N requests at once per level.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -17,11 +19,14 @@
 
 #include "args.h"
 #include "backend_factory.h"
+#include "bench_concurrency.h"
+#include "bench_levels.h"
 #include "commands.h"
 #include "kv/block_allocator.h"
 #include "model/model.h"
 #include "sample/sampler.h"
 #include "sched/sequence_runner.h"
+#include "size_option.h"
 
 namespace pagoda::cli {
 namespace {
@@ -98,16 +103,31 @@ std::string json_series(const Series& s) {
 }  // namespace
 
 int run_bench(int argc, char** argv) {
-    Args args("pagoda bench --model PATH [-p 512] [-n 128] [--threads N] [--reps R] [--json]",
+    Args args("pagoda bench --model PATH [-p 512] [-n 128] [--threads N] [--reps R] [--json]\n"
+              "       pagoda bench --model PATH --concurrency 1,8,32,128,256 [-p 512] [-n 256] [--kv-memory M]\n"
+              "                    [--device DEV] [--json]",
               "Measures prompt processing (pp) and generation (tg) speed in tokens/s, as llama-bench does.\n"
-              "A test with 0 tokens is skipped.");
+              "A test with 0 tokens is skipped.\n"
+              "With --concurrency, measures serving throughput instead: for each level N, N requests with distinct\n"
+              "random prompts of -p tokens are submitted at once to the engine (continuous batching, as in\n"
+              "'pagoda serve'; prefix cache off) and each generates exactly -n tokens (default 256), greedy.\n"
+              "One row per level: wall time, output and total tokens/s, time to first token (mean, p50, p99),\n"
+              "time per output token, preemptions and throughput relative to the first level.\n"
+              "The KV pool holds the largest level (N x (p + n) tokens) unless --kv-memory sets it.");
     args.option("--model", "PATH", "GGUF model file");
-    args.option("--n-prompt", "N", "prompt tokens for the pp test (-p)", "512");
-    args.option("--n-gen", "N", "generated tokens for the tg test (-n)", "128");
+    args.option("--n-prompt", "N", "prompt tokens for the pp test (-p); with --concurrency, per request", "512");
+    args.option("--n-gen", "N", "generated tokens for the tg test (-n); with --concurrency, per request (default 256)",
+                "128");
     args.option("--threads", "N", "CPU threads (-t); 0 = physical cores", "0");
     args.option("--reps", "R", "repetitions of each test (-r)", "3");
-    args.option("--prefill-chunk", "N", "prompt tokens per forward step", "512");
+    args.option("--prefill-chunk", "N",
+                "prompt tokens per forward step (with --concurrency: the token budget of one engine step)", "512");
     args.option("--device", "DEV", "auto, cpu or cuda[:N]", "auto");
+    args.option("--concurrency", "N1,N2,...",
+                "serving benchmark: requests at once per level (each 1..4096, at most 16 levels)");
+    args.option("--kv-memory", "SIZE|FRACTION",
+                std::string(kKvMemoryHelp) + "; with --concurrency only (default: room for the largest level)");
+    args.option("--seed", "S", "seed of the random prompts (with --concurrency)", "1");
     args.flag("--no-warmup", "skip the warm-up run");
     args.flag("--json", "print one JSON object instead of the table");
 
@@ -133,6 +153,37 @@ int run_bench(int argc, char** argv) {
     }
     const bool json = args.has("--json");
     const std::string path = args.get("--model");
+
+    if (args.has("--concurrency")) {
+        ConcurrencyBenchOptions o;
+        std::string error;
+        if (!parse_concurrency_levels(args.get("--concurrency"), o.levels, error)) {
+            std::fprintf(stderr, "error: %s\n", error.c_str());
+            return 2;
+        }
+        const long long gen = args.has("--n-gen") ? n_gen : 256;
+        if (n_prompt < 1 || gen < 1) {
+            std::fprintf(stderr, "error: with --concurrency, -p and -n must be at least 1\n");
+            return 2;
+        }
+        const long long seed = args.get_int("--seed", ok);
+        if (!ok) return 2;
+        o.model_path = path;
+        o.n_prompt = static_cast<int32_t>(n_prompt);
+        o.n_gen = static_cast<int32_t>(gen);
+        o.device = args.get("--device");
+        o.threads = static_cast<int32_t>(threads);
+        o.step_tokens = static_cast<int32_t>(chunk);
+        o.kv_memory = args.get("--kv-memory");
+        o.seed = static_cast<uint64_t>(seed);
+        o.warmup = !args.has("--no-warmup");
+        o.json = json;
+        return run_concurrency_bench(o);
+    }
+    if (args.has("--kv-memory") || args.has("--seed")) {
+        std::fprintf(stderr, "error: --kv-memory and --seed apply only with --concurrency\n");
+        return 2;
+    }
 
     using Clock = std::chrono::steady_clock;
     const auto load_start = Clock::now();

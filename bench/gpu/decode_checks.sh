@@ -33,5 +33,7 @@ run "$B/pagoda-gpu-bench" --type f16 --profile --tokens 16
 run "$B/pagoda-gpu-bench" --type q4_0 --batch 8
 run "$B/pagoda-gpu-bench" --type q4_0 --batch 32 --tokens 32
 run "$B/pagoda-gpu-bench" --type q4_0 --batch 128 --tokens 16 --profile
+M8=/tmp/pagoda-peers/llama8b-body-8-q4_0.gguf; [[ -f $M8 ]] || { mkdir -p /tmp/pagoda-peers && "$B/pagoda-make-test-model" --type q4_0 --dim 4096 --layers 8 --ffn 14336 --heads 32 --kv-heads 8 --vocab 32000 --ctx 4096 "$M8" >>"$LOG" 2>&1; }
+LIMIT=420 run "$B/pagoda" bench --model "$M8" --device cuda --concurrency 1,8,32,128,256 -p 512 -n 256 --kv-memory 0.9
 echo "---- summary"
-grep -E "^(=== |RESULT|PROFILE|bench: graphs|FAIL|SUMMARY|pagoda: CUDA graphs)" "$LOG"
+grep -E "^(=== |RESULT|PROFILE|bench: graphs|FAIL|SUMMARY|pagoda: CUDA graphs|\\|)" "$LOG"
