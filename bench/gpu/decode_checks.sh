@@ -5,7 +5,9 @@
 #    model cases), then the model cases again with graphs off;
 # 2. where decode time goes (--profile: graphs off, events around each op);
 # 3. decode speed with graphs on and off, per weight type and batch;
-# 4. batch-1 rows per mmvq block (PAGODA_MMVQ_ROWS) A/B.
+# 4. batch-1 rows per mmvq block (PAGODA_MMVQ_ROWS) A/B; greedy tokens picked on the GPU
+#    vs all logits read back (--host-sampling) at batch 128;
+# 5. `pagoda bench --concurrency` through the engine on an 8-layer Llama-3-8B body.
 # Full logs go to $OUT (or /tmp) as decode_checks.log; the RESULT/PROFILE lines are
 # printed again at the end as the summary.
 set -u
@@ -33,6 +35,9 @@ run "$B/pagoda-gpu-bench" --type f16 --profile --tokens 16
 run "$B/pagoda-gpu-bench" --type q4_0 --batch 8
 run "$B/pagoda-gpu-bench" --type q4_0 --batch 32 --tokens 32
 run "$B/pagoda-gpu-bench" --type q4_0 --batch 128 --tokens 16 --profile
+run "$B/pagoda-gpu-bench" --type q4_0 --batch 128 --tokens 16
+run "$B/pagoda-gpu-bench" --type q4_0 --batch 128 --tokens 16 --host-sampling
+run "$B/pagoda-gpu-bench" --type q4_0 --batch 256 --tokens 16
 M8=/tmp/pagoda-peers/llama8b-body-8-q4_0.gguf; [[ -f $M8 ]] || { mkdir -p /tmp/pagoda-peers && "$B/pagoda-make-test-model" --type q4_0 --dim 4096 --layers 8 --ffn 14336 --heads 32 --kv-heads 8 --vocab 32000 --ctx 4096 "$M8" >>"$LOG" 2>&1; }
 LIMIT=420 run "$B/pagoda" bench --model "$M8" --device cuda --concurrency 1,8,32,128,256 -p 512 -n 256 --kv-memory 0.9
 echo "---- summary"
