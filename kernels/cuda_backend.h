@@ -93,12 +93,18 @@ public:
     bool supports_lora() const override { return true; }
     void lora_add(const Tensor& x, std::span<const LoraSegment> segments, Tensor& out) override;
 
-    // ---- GPU sampling (cuda_sampling.cpp; standalone, the engine samples on the host) -----
+    // ---- GPU sampling (cuda_sampling.cpp) ---------------------------------------------------
     // ids[r] = argmax of logits row r: lowest id on ties, 0 when nothing is above -inf
     // (as TokenSampler::argmax). Waits for the device.
     Status argmax_rows(const Tensor& logits, std::span<int32_t> ids);
     // probs = softmax(logits / temperature) per row; an op (failures come from end_step).
     void softmax_rows(const Tensor& logits, float temperature, Tensor& probs);
+    // Token choice next to the logits (backend/row_sampling.h, kernels/sampling_rows.cu):
+    // one upload of the requests, one download of ids and log-probabilities. On unless
+    // PAGODA_DEVICE_SAMPLING=0 is in the environment (then the engine samples on the host).
+    bool supports_device_sampling() const override;
+    Status sample_rows(const Tensor& logits, std::span<const RowSamplingRequest> requests,
+                       std::span<RowSamplingResult> results) override;
 
     // ---- beyond the Backend interface (benchmarks, tests) --------------------------------
     // A weight of `type` filled on the GPU with seeded random blocks (values ~ +-scale).
