@@ -62,8 +62,15 @@ Status EngineCore::sample_step(const SchedulerOutput& out, const Tensor* device_
     }
 
     sampling_results_.assign(sampling_requests_.size(), RowSamplingResult{});
-    if (device_logits && !sampling_requests_.empty())
-        PAGODA_RETURN_IF_ERROR(backend.sample_rows(*device_logits, sampling_requests_, sampling_results_));
+    if (device_logits && !sampling_requests_.empty()) {
+        const Status on_device = backend.sample_rows(*device_logits, sampling_requests_, sampling_results_);
+        // A request the device cannot take (unsupported): every row is sampled on the host.
+        if (on_device.code() == ErrorCode::unsupported) {
+            for (RowSamplingResult& r : sampling_results_) r.needs_host = true;
+        } else if (!on_device) {
+            return on_device;
+        }
+    }
     for (size_t i = 0; i < sampling_requests_.size(); ++i) {
         if (device_logits && !sampling_results_[i].needs_host) continue;
         Result<std::span<const float>> values = row_of(sampling_requests_[i].row);

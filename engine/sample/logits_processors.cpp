@@ -1,5 +1,7 @@
 #include "sample/logits_processors.h"
 
+#include <cmath>
+
 namespace pagoda {
 
 PenaltyEntry& PenaltyState::entry(TokenId token) {
@@ -31,7 +33,8 @@ void apply_penalties(std::span<float> logits, std::span<const PenaltyEntry> entr
         if (e.token < 0 || static_cast<size_t>(e.token) >= logits.size()) continue;
         float& l = logits[static_cast<size_t>(e.token)];
         if (repetition) l = l > 0.0f ? l / p.repetition : l * p.repetition;
-        if (additive && e.output_count > 0) l -= p.presence + p.frequency * static_cast<float>(e.output_count);
+        // One rounding, whatever the compiler contracts: the device kernels use fmaf too.
+        if (additive && e.output_count > 0) l -= std::fma(p.frequency, static_cast<float>(e.output_count), p.presence);
     }
 }
 
