@@ -25,7 +25,8 @@ BUILD=${PAGODA_GPU_BUILD_DIR:-build-devgpu}
 TARGETS=(pagoda pagoda-gpu-selftest pagoda-gpu-bench pagoda_gpu_tests pagoda-make-test-model pagoda-lora-bench)
 
 device_env() {
-    export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/cuda/targets/x86_64-linux/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    # The carried libraries come last: only for what the machine lacks (gpu_check.sh --prepare).
+    export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/cuda/targets/x86_64-linux/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}:$CARRY/gpu-deps/root/usr/lib/x86_64-linux-gnu
     export OUT=${OUT:-$ROOT/gpu-session-out}
     mkdir -p "$OUT"
     if [[ ! -x $CARRY/bin/pagoda ]]; then
@@ -59,6 +60,8 @@ pack)
     if [[ -n "${LLAMA_BENCH:-}" ]]; then
         cp "$LLAMA_BENCH" "$staging/llama-bench" && strip "$staging/llama-bench" &&
             xz -9 -T2 -c "$staging/llama-bench" >"$CARRY/llama-bench.xz"
+        # llama.cpp's CPU part uses OpenMP, which a GPU image may not have.
+        cp -L /usr/lib/x86_64-linux-gnu/libgomp.so.1 "$CARRY/gpu-deps/root/usr/lib/x86_64-linux-gnu/" 2>/dev/null
     fi
     rm -f "$CARRY/llama-src.tar.xz"  # the prebuilt llama-bench replaces building it there
     du -sh "$CARRY" "$CARRY"/* | sort -h
