@@ -11,6 +11,7 @@
 #include <string>
 
 #include "create_cuda_backend.h"
+#include "fixtures/scoped_env.h"
 #include "test_engine_common.h"
 
 namespace pagoda {
@@ -46,25 +47,7 @@ void expect_same_tokens(const std::vector<Outcome>& want, const std::vector<Outc
     EXPECT_EQ(differ, 0) << what;
 }
 
-// Sets an environment variable for a scope (the backend reads PAGODA_DEVICE_SAMPLING per step).
-class ScopedEnv {
-public:
-    ScopedEnv(const char* name, const char* value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        setenv(name, value, 1);
-    }
-    ~ScopedEnv() {
-        if (old_) {
-            setenv(name_, old_->c_str(), 1);
-        } else {
-            unsetenv(name_);
-        }
-    }
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
+using fixtures::ScopedEnv;
 
 // Seeded sampling through every filter, with penalties, logit_bias, log-probabilities and
 // two samples per request.

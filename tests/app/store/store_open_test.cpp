@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "fixtures/scoped_env.h"
 #include "store/database_file.h"
 #include "store/schema.h"
 #include "store_test_util.h"
@@ -20,29 +21,7 @@ namespace {
 using test::RawDb;
 using test::TempDir;
 
-// Sets an environment variable for the scope of a test, then restores it.
-class ScopedEnv {
-public:
-    ScopedEnv(const char* name, const char* value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        if (value) {
-            setenv(name, value, 1);
-        } else {
-            unsetenv(name);
-        }
-    }
-    ~ScopedEnv() {
-        if (old_) {
-            setenv(name_, old_->c_str(), 1);
-        } else {
-            unsetenv(name_);
-        }
-    }
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
+using fixtures::ScopedEnv;
 
 TEST(StoreOpen, DefaultPathFollowsXdgDataHome) {
     TempDir dir;
