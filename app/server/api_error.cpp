@@ -34,9 +34,13 @@ ApiError invalid_request(std::string message) {
 }
 
 ApiError model_not_found(const std::string& model) {
+    return model_not_found_because("The model '" + model + "' does not exist");
+}
+
+ApiError model_not_found_because(const std::string& reason) {
     ApiError e;
     e.status = 404;
-    e.message = "The model '" + model + "' does not exist (GET /v1/models lists the models this server can run)";
+    e.message = reason + " (GET /v1/models lists the models this server can run)";
     e.param = "model";
     e.code = "model_not_found";
     return e;

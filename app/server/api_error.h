@@ -27,6 +27,8 @@ struct ApiError {
 ApiError invalid_param(std::string param, std::string message);
 ApiError invalid_request(std::string message);  // 400 without a parameter
 ApiError model_not_found(const std::string& model);
+// 404 model_not_found with the engine's reason (e.g. an adapter unloaded a moment ago).
+ApiError model_not_found_because(const std::string& reason);
 ApiError unauthorized();
 ApiError too_many_requests(const std::string& message);
 ApiError payload_too_large(size_t limit_bytes);

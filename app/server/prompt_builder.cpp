@@ -99,6 +99,11 @@ SamplingParams to_sampling_params(const SamplingFields& f, int32_t default_max_t
 }
 
 ApiError submit_error(const Status& status, const std::string& prompt_param) {
+    if (status.code() == ErrorCode::not_found) {
+        // The request named a LoRA adapter that was unloaded after its name was resolved:
+        // to the client that is a model that no longer exists.
+        return model_not_found_because(status.message());
+    }
     ApiError e = invalid_param(prompt_param, status.message());
     if (status.code() == ErrorCode::internal) {
         e = server_error(status.message(), 503);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "server/openai_request.h"
+#include "server/prompt_builder.h"
 
 namespace pagoda::server {
 namespace {
@@ -361,6 +362,21 @@ TEST(OpenAiError, ShapeMatchesOpenAi) {
     EXPECT_EQ(model_not_found("x").status, 404);
     EXPECT_EQ(unauthorized().status, 401);
     EXPECT_EQ(too_many_requests("busy").status, 429);
+}
+
+// Refusals by the engine at submit: an adapter that is no longer loaded is a model that
+// does not exist (404); anything else about the request is a 400 naming the parameter.
+TEST(SubmitError, AnUnloadedAdapterIsModelNotFoundOtherRefusalsNameTheParameter) {
+    const ApiError gone = submit_error(not_found("no LoRA adapter with id 3 is loaded"), "messages");
+    EXPECT_EQ(gone.status, 404);
+    EXPECT_EQ(gone.code, "model_not_found");
+    EXPECT_EQ(gone.param, "model");
+    EXPECT_NE(gone.message.find("no LoRA adapter with id 3 is loaded"), std::string::npos) << gone.message;
+
+    const ApiError bad = submit_error(invalid_argument("token id 99999 is outside the vocabulary"), "prompt[1]");
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_EQ(bad.param, "prompt[1]");
+    EXPECT_EQ(submit_error(internal_error("the engine stopped"), "prompt").status, 503);
 }
 
 }  // namespace
