@@ -8,6 +8,8 @@
 #include <QRegularExpression>
 #include <QThreadPool>
 
+#include "bridge/hf_token.h"
+
 namespace pagoda::bridge {
 
 namespace {
@@ -91,9 +93,21 @@ ModelDownload::ModelDownload(DownloadSource source, QString folder, QString expe
       m_source(std::move(source)),
       m_folder(std::move(folder)),
       m_userSha(expectedSha256.trimmed().toLower()),
-      m_nam(new QNetworkAccessManager(this)) {}
+      m_nam(new QNetworkAccessManager(this)),
+      m_token(huggingFaceToken()) {}
 
 ModelDownload::~ModelDownload() { cancel(); }
+
+void ModelDownload::setAccessToken(const QByteArray& token, const QString& host) {
+    m_token = token;
+    m_tokenHost = host;
+}
+
+bool ModelDownload::isTokenHost(const QUrl& url) const {
+    return m_tokenHost.isEmpty() ? isHuggingFaceHost(url) : url.host() == m_tokenHost;
+}
+
+bool ModelDownload::sendsToken(const QUrl& url) const { return !m_token.isEmpty() && isTokenHost(url); }
 
 QString ModelDownload::finalPath() const { return QDir(m_folder).filePath(m_source.fileName); }
 QString ModelDownload::partPath() const { return finalPath() + QStringLiteral(".part"); }
@@ -135,6 +149,7 @@ void ModelDownload::request(const QUrl& url, int redirects) {
     // The bytes as stored: a compressed transfer would break resuming at a byte offset.
     req.setRawHeader("Accept-Encoding", "identity");
     if (m_offset > 0) req.setRawHeader("Range", "bytes=" + QByteArray::number(m_offset) + "-");
+    if (sendsToken(url)) req.setRawHeader("Authorization", "Bearer " + m_token);
     m_headersSeen = false;
     QNetworkReply* reply = m_nam->get(req);
     reply->setProperty("redirects", redirects);
@@ -227,6 +242,17 @@ void ModelDownload::onFinished() {
         // Nothing after the .part's end: it may be complete already; the checksum decides.
         m_part.close();
         return verify();
+    }
+    if ((status == 401 || status == 403) && isTokenHost(reply->url())) {
+        return fail(sendsToken(reply->url())
+                        ? tr("Hugging Face refused the access token (HTTP %1): check that it can read %2 and that "
+                             "you accepted the repository's terms on huggingface.co.")
+                              .arg(status)
+                              .arg(m_source.url.path())
+                        : tr("%1 is gated or private (HTTP %2): accept its terms on huggingface.co, then set "
+                             "HF_TOKEN or run `huggingface-cli login`, and download again.")
+                              .arg(m_source.url.path())
+                              .arg(status));
     }
     if (status >= 400) {
         const QString reason = reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toString();

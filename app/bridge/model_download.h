@@ -58,6 +58,10 @@ public:
     int retries() const { return m_retriesUsed; }
     // The checksum the file was verified against ("" when neither the user nor the server gave one).
     QString verifiedSha256() const { return m_verifiedSha; }
+    // The bearer token for gated or private repos and the host it may go to (tests; the
+    // default is huggingFaceToken() for https huggingface.co / hf.co, see hf_token.h).
+    // The token never follows a redirect to another host.
+    void setAccessToken(const QByteArray& token, const QString& host);
 
 public slots:
     void start();
@@ -77,6 +81,8 @@ private:
     void onFinished();
     void verify();
     void fail(const QString& message, bool deletePart = false);
+    bool isTokenHost(const QUrl& url) const;  // where a 401/403 means "gated or private"
+    bool sendsToken(const QUrl& url) const;
 
     DownloadSource m_source;
     QString m_folder;
@@ -94,6 +100,8 @@ private:
     bool m_running = false;
     bool m_headersSeen = false;
     bool m_cancelled = false;
+    QByteArray m_token;
+    QString m_tokenHost;  // "" -> isHuggingFaceHost()
 };
 
 }  // namespace pagoda::bridge

@@ -1,7 +1,8 @@
 // The library pages driven through their widgets: the Adapters page (add GGUF LoRA files and
 // PEFT folders, their base model, attach to a chat with a scale, the engine's answer) and the
 // Models page's download box against a local HTTP server (QTcpServer) that redirects like
-// Hugging Face, answers ranges, drops the connection halfway once, or sends corrupt bytes.
+// Hugging Face, answers ranges, drops the connection halfway once, or sends corrupt bytes;
+// gated repos and the Hugging Face token (sent to the repo's host, never to the CDN).
 #include <QComboBox>
 #include <QCryptographicHash>
 #include <QDir>
@@ -23,6 +24,7 @@
 
 #include "bridge/adapter_info.h"
 #include "bridge/engine_bridge.h"
+#include "bridge/hf_token.h"
 #include "bridge/model_download.h"
 #include "bridge/model_variants.h"
 #include "bridge/store_client.h"
@@ -49,6 +51,9 @@ public:
     bool dropFirstFull = false;  // the first /cdn request gets half the body, then the connection closes
     bool corrupt = false;        // serve a flipped byte
     QStringList ranges;          // the Range header of every /cdn request ("" for none)
+    QByteArray requiredToken;    // non-empty: /resolve/ answers 401 without "Bearer <it>" (a gated repo)
+    bool cdnOnOtherHost = false;  // redirect to http://localhost:PORT/cdn/ (another host name)
+    QStringList authorizations;  // "resolve: <Authorization>" / "cdn: <Authorization>" per request
 
     bool listen() {
         connect(&m_server, &QTcpServer::newConnection, this, [this] {
@@ -73,16 +78,25 @@ private:
         buf.remove(0, end + 4);
         const QList<QByteArray> requestLine = lines.value(0).trimmed().split(' ');
         const QString path = QString::fromLatin1(requestLine.value(1));
-        QByteArray range;
+        QByteArray range, authorization;
         for (const QByteArray& l : lines) {
             if (l.toLower().startsWith("range:")) range = l.mid(6).trimmed();
+            if (l.toLower().startsWith("authorization:")) authorization = l.mid(14).trimmed();
+        }
+        const bool resolve = path.contains(QLatin1String("/resolve/main/"));
+        authorizations << QString::fromLatin1((resolve ? "resolve: " : "cdn: ") + authorization);
+        if (resolve && !requiredToken.isEmpty() && authorization != "Bearer " + requiredToken) {
+            s->write("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
+            return;
         }
         const QString sha =
             sha256.isEmpty() ? QString::fromLatin1(QCryptographicHash::hash(body, QCryptographicHash::Sha256).toHex())
                              : sha256;
-        if (path.contains(QLatin1String("/resolve/main/"))) {
+        if (resolve) {
             const QString name = path.section(QLatin1Char('/'), -1);
-            s->write("HTTP/1.1 302 Found\r\nLocation: /cdn/" + name.toLatin1() + "\r\nX-Linked-Etag: \"" +
+            const QByteArray cdn =
+                cdnOnOtherHost ? "http://localhost:" + QByteArray::number(m_server.serverPort()) + "/cdn/" : "/cdn/";
+            s->write("HTTP/1.1 302 Found\r\nLocation: " + cdn + name.toLatin1() + "\r\nX-Linked-Etag: \"" +
                      sha.toLatin1() + "\"\r\nX-Linked-Size: " + QByteArray::number(body.size()) +
                      "\r\nContent-Length: 0\r\n\r\n");
             return;
@@ -146,6 +160,8 @@ private slots:
     void adaptersPageAttachesWithScale();
     void downloadResumesAndVerifies();
     void corruptDownloadFailsCleanly();
+    void huggingFaceTokenSources();
+    void gatedRepoTokenNeverLeavesItsHost();
 };
 
 void TestUiLibrary::downloadSources() {
@@ -419,6 +435,81 @@ void TestUiLibrary::corruptDownloadFailsCleanly() {
     QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 2, 30000);
     QVERIFY(failed.at(1).at(0).toString().contains(QStringLiteral("0").repeated(64)));
     QVERIFY(!QFileInfo::exists(QDir(folder).filePath(QStringLiteral("tiny.gguf"))));
+}
+
+void TestUiLibrary::huggingFaceTokenSources() {
+    const QByteArray savedToken = qgetenv("HF_TOKEN"), savedHome = qgetenv("HF_HOME");
+    QTemporaryDir home;
+    qputenv("HF_HOME", home.path().toLocal8Bit());
+    qunsetenv("HUGGING_FACE_HUB_TOKEN");
+    qputenv("HF_TOKEN", " hf_fromEnv123 \n");
+    QCOMPARE(bridge::huggingFaceToken(), QByteArray("hf_fromEnv123"));
+    // Not a token (a space inside): the file `huggingface-cli login` writes is next.
+    qputenv("HF_TOKEN", "hf_a b");
+    QCOMPARE(bridge::huggingFaceToken(), QByteArray());
+    {
+        QFile f(QDir(home.path()).filePath(QStringLiteral("token")));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("hf_fromFile456\n");
+    }
+    QCOMPARE(bridge::huggingFaceToken(), QByteArray("hf_fromFile456"));
+    qunsetenv("HF_TOKEN");
+    QCOMPARE(bridge::huggingFaceToken(), QByteArray("hf_fromFile456"));
+    {
+        QFile f(QDir(home.path()).filePath(QStringLiteral("token")));
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(QByteArray(600, 'x'));  // too long for a token: ignored
+    }
+    QCOMPARE(bridge::huggingFaceToken(), QByteArray());
+
+    QVERIFY(bridge::isHuggingFaceHost(QUrl(QStringLiteral("https://huggingface.co/a/b/resolve/main/x.gguf"))));
+    QVERIFY(bridge::isHuggingFaceHost(QUrl(QStringLiteral("https://hf.co/a/b/resolve/main/x.gguf"))));
+    QVERIFY(!bridge::isHuggingFaceHost(QUrl(QStringLiteral("http://huggingface.co/a"))));
+    QVERIFY(!bridge::isHuggingFaceHost(QUrl(QStringLiteral("https://cdn-lfs.huggingface.co/x"))));
+    QVERIFY(!bridge::isHuggingFaceHost(QUrl(QStringLiteral("https://huggingface.co.evil.test/x"))));
+    for (const auto& [name, saved] : {std::pair{"HF_TOKEN", savedToken}, std::pair{"HF_HOME", savedHome}}) {
+        if (saved.isNull()) {
+            qunsetenv(name);
+        } else {
+            qputenv(name, saved);
+        }
+    }
+}
+
+void TestUiLibrary::gatedRepoTokenNeverLeavesItsHost() {
+    TinyHttpServer http;
+    http.body = QByteArray(100000, 'g');
+    http.requiredToken = "hf_secret789";
+    http.cdnOnOtherHost = true;
+    QVERIFY(http.listen());
+    QTemporaryDir folder;
+    auto source = bridge::resolveDownloadSource(http.url(QStringLiteral("gated.gguf")));
+    QVERIFY(source.is_ok());
+    auto run = [&](const QByteArray& token) {
+        bridge::ModelDownload d(*source, folder.path());
+        d.setAccessToken(token, QStringLiteral("127.0.0.1"));  // the test server stands in for huggingface.co
+        QSignalSpy done(&d, &bridge::ModelDownload::finished);
+        QSignalSpy failed(&d, &bridge::ModelDownload::failed);
+        d.start();
+        [&] { QTRY_COMPARE_WITH_TIMEOUT(done.count() + failed.count(), 1, 20000); }();
+        return failed.isEmpty() ? QString() : failed.at(0).at(0).toString();
+    };
+
+    const QString noToken = run({});
+    QVERIFY2(noToken.contains(QStringLiteral("gated or private")) && noToken.contains(QStringLiteral("HF_TOKEN")),
+             qPrintable(noToken));
+    const QString wrongToken = run("hf_wrong");
+    QVERIFY2(wrongToken.contains(QStringLiteral("refused the access token")), qPrintable(wrongToken));
+    QCOMPARE(http.authorizations, QStringList({QStringLiteral("resolve: "), QStringLiteral("resolve: Bearer hf_wrong")}));
+
+    http.authorizations.clear();
+    QCOMPARE(run("hf_secret789"), QString());
+    // The token went to the repo's host only, not along the redirect to the CDN's.
+    QCOMPARE(http.authorizations,
+             QStringList({QStringLiteral("resolve: Bearer hf_secret789"), QStringLiteral("cdn: ")}));
+    QFile got(QDir(folder.path()).filePath(QStringLiteral("gated.gguf")));
+    QVERIFY(got.open(QIODevice::ReadOnly));
+    QCOMPARE(got.readAll(), http.body);
 }
 
 QTEST_MAIN(TestUiLibrary)
