@@ -1,5 +1,6 @@
 #include "ui/server_page.h"
 
+#include <QCheckBox>
 #include <QClipboard>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -13,6 +14,7 @@
 #include <QSettings>
 #include <QSpinBox>
 #include <QTableWidget>
+#include <QTimer>
 #include <QVBoxLayout>
 
 namespace pagoda::ui {
@@ -43,8 +45,14 @@ ServerPage::ServerPage(bridge::LocalServer& server, QSettings& settings, QWidget
     m_status = new QLabel(this);
     m_status->setObjectName(QStringLiteral("serverStatus"));
     m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_autoStart = new QCheckBox(tr("Start when Pagoda opens"), this);
+    m_autoStart->setObjectName(QStringLiteral("serverAutoStart"));
+    m_autoStart->setToolTip(tr("IDE plugins find the API without a visit to this page; it serves the model "
+                               "the window loads"));
+    m_autoStart->setChecked(m_settings.value(QStringLiteral("server/autoStart"), false).toBool());
     top->addWidget(m_startStop);
     top->addWidget(m_status, 1);
+    top->addWidget(m_autoStart);
     layout->addLayout(top);
 
     auto* box = new QGroupBox(tr("Settings"), this);
@@ -103,6 +111,8 @@ ServerPage::ServerPage(bridge::LocalServer& server, QSettings& settings, QWidget
     layout->addWidget(m_log, 1);
 
     connect(m_startStop, &QPushButton::clicked, this, &ServerPage::toggleServer);
+    connect(m_autoStart, &QCheckBox::toggled, this,
+            [this](bool on) { m_settings.setValue(QStringLiteral("server/autoStart"), on); });
     connect(m_generateKey, &QPushButton::clicked, this, [this] {
         m_apiKey->setText(bridge::LocalServer::generateApiKey());
         saveSettings();
@@ -136,6 +146,12 @@ ServerPage::ServerPage(bridge::LocalServer& server, QSettings& settings, QWidget
     });
     connect(&m_server, &bridge::LocalServer::requestFinished, this, &ServerPage::addLogRow);
     updateState();
+    // Once the event loop runs (the window is up); a failure shows in the status as a click's would.
+    if (m_autoStart->isChecked()) {
+        QTimer::singleShot(0, this, [this] {
+            if (!m_server.isRunning() && !m_server.isBusy()) toggleServer();
+        });
+    }
 }
 
 bridge::LocalServerSettings ServerPage::currentSettings() const {

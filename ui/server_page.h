@@ -1,13 +1,14 @@
 // The Local server page: start / stop the OpenAI-compatible API on this computer (serving the
 // model loaded in the window), host and port, API key (generate, copy, clear), allowed
-// browser origins, a live request log and a snippet to paste into an IDE plugin. The
-// settings are remembered in QSettings.
+// browser origins, a live request log and a snippet to paste into an IDE plugin, and
+// whether the server starts with the app. The settings are remembered in QSettings.
 #pragma once
 
 #include <QWidget>
 
 #include "bridge/local_server.h"
 
+class QCheckBox;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
@@ -36,6 +37,7 @@ public:
     QPlainTextEdit* snippetEdit() const { return m_snippet; }
     QPushButton* copySnippetButton() const { return m_copySnippet; }
     QLabel* statusLabel() const { return m_status; }
+    QCheckBox* autoStartBox() const { return m_autoStart; }
 
     bridge::LocalServerSettings currentSettings() const;
     static constexpr int kMaxLogRows = 500;  // oldest rows go first
@@ -52,6 +54,7 @@ private:
     bridge::LocalServer& m_server;
     QSettings& m_settings;
     QPushButton* m_startStop = nullptr;
+    QCheckBox* m_autoStart = nullptr;
     QLabel* m_status = nullptr;
     QLineEdit* m_host = nullptr;
     QSpinBox* m_port = nullptr;

@@ -2,7 +2,9 @@
 // a plain HTTP client (QNetworkAccessManager) calls the API served by the engine the window
 // loaded, and each request shows up in the live log (route, model, status, tokens); API key
 // generate / clear, the snippet, a port already in use, stop.
+#include <QCheckBox>
 #include <QClipboard>
+#include <QDir>
 #include <QEventLoop>
 #include <QGuiApplication>
 #include <QJsonDocument>
@@ -13,6 +15,7 @@
 #include <QNetworkReply>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTabWidget>
@@ -36,6 +39,7 @@ private slots:
     void startCallLogStop();
     void apiKeyAndSnippet();
     void portInUseIsReported();
+    void startsWithTheAppWhenAsked();
 
 private:
     struct Reply {
@@ -208,6 +212,39 @@ void TestUiServer::portInUseIsReported() {
     QVERIFY(!app.services().localServer().isRunning());
     QVERIFY2(page->statusLabel()->text().contains(QStringLiteral("in use")), qPrintable(page->statusLabel()->text()));
     QCOMPARE(page->startStopButton()->text(), QStringLiteral("Start server"));
+}
+
+// "Start when Pagoda opens": the next start of the app listens without a click, and
+// answers (503 until a model is loaded) on the remembered port.
+void TestUiServer::startsWithTheAppWhenAsked() {
+    test::AppHarness app;
+    QVERIFY(app.isValid());
+    QTcpServer probe;  // a free port to remember
+    QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+    const quint16 port = probe.serverPort();
+    probe.close();
+    {
+        QSettings settings(QDir(app.dir()).filePath(QStringLiteral("settings.ini")), QSettings::IniFormat);
+        settings.setValue(QStringLiteral("server/port"), port);
+    }
+    QVERIFY(app.start());
+    ServerPage* page = app.window().serverPage();
+    QVERIFY(!page->autoStartBox()->isChecked());
+    QTest::qWait(200);
+    QCOMPARE(page->startStopButton()->text(), QStringLiteral("Start server"));  // off by default
+    page->autoStartBox()->setChecked(true);
+    app.stop();
+
+    QVERIFY(app.start());
+    page = app.window().serverPage();
+    QVERIFY(page->autoStartBox()->isChecked());
+    QTRY_COMPARE_WITH_TIMEOUT(page->startStopButton()->text(), QStringLiteral("Stop server"), 20000);
+    const Reply models = call(QStringLiteral("http://127.0.0.1:%1/v1/models").arg(port), {});
+    QVERIFY2(models.status == 200 || models.status == 503, models.body.constData());
+    page->autoStartBox()->setChecked(false);
+    app.stop();
+    QSettings settings(QDir(app.dir()).filePath(QStringLiteral("settings.ini")), QSettings::IniFormat);
+    QCOMPARE(settings.value(QStringLiteral("server/autoStart")).toBool(), false);
 }
 
 QTEST_MAIN(TestUiServer)
