@@ -2,26 +2,15 @@
 
 #include <algorithm>
 
+#include "util/mix64.h"
+
 namespace pagoda {
-namespace {
-
-// splitmix64's finaliser: every input bit affects every output bit.
-inline uint64_t mix(uint64_t x) {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
-
-}  // namespace
 
 BlockHash hash_block(BlockHash parent, std::span<const TokenId> tokens, uint64_t adapter_key) {
-    uint64_t h = mix(parent ^ 0x2545f4914f6cdd1dull);
-    h = mix(h ^ (uint64_t{tokens.size()} << 32));
-    h = mix(h ^ adapter_key);
-    for (TokenId t : tokens) h = mix(h + static_cast<uint32_t>(t) + 0x9e3779b97f4a7c15ull);
+    uint64_t h = mix64(parent ^ 0x2545f4914f6cdd1dull);
+    h = mix64(h ^ (uint64_t{tokens.size()} << 32));
+    h = mix64(h ^ adapter_key);
+    for (TokenId t : tokens) h = mix64(h + static_cast<uint32_t>(t) + 0x9e3779b97f4a7c15ull);
     return h;
 }
 

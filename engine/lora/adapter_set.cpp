@@ -5,20 +5,9 @@
 #include <cmath>
 #include <string>
 
+#include "util/mix64.h"
+
 namespace pagoda {
-namespace {
-
-// splitmix64's finaliser.
-uint64_t mix(uint64_t x) {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
-
-}  // namespace
 
 std::vector<AdapterRef> request_adapter_set(const Request& request) {
     std::vector<AdapterRef> set = request.adapters;
@@ -46,10 +35,10 @@ Status check_adapter_set(std::span<const AdapterRef> set) {
 
 uint64_t adapter_set_key(std::span<const AdapterRef> set) {
     if (set.empty()) return 0;
-    uint64_t h = mix(0x6a09e667f3bcc909ull ^ set.size());
+    uint64_t h = mix64(0x6a09e667f3bcc909ull ^ set.size());
     for (const AdapterRef& r : set) {
-        h = mix(h ^ static_cast<uint32_t>(r.id));
-        h = mix(h + std::bit_cast<uint32_t>(r.scale + 0.0f));  // + 0: -0 and 0 are the same scale
+        h = mix64(h ^ static_cast<uint32_t>(r.id));
+        h = mix64(h + std::bit_cast<uint32_t>(r.scale + 0.0f));  // + 0: -0 and 0 are the same scale
     }
     return h == 0 ? 1 : h;
 }

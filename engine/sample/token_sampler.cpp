@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "util/mix64.h"
+
 namespace pagoda {
 namespace {
 
@@ -15,12 +17,7 @@ bool before(const std::pair<float, TokenId>& a, const std::pair<float, TokenId>&
 
 uint64_t derive_seed(uint64_t seed, int32_t index) {
     if (index == 0) return seed;
-    uint64_t x = seed + 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(index);
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
+    return mix64(seed + 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(index));
 }
 
 double TokenSampler::next_uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
