@@ -24,11 +24,8 @@ std::optional<lora_loader::ModuleKey> parse_module(std::string_view m) {
     if (m.rfind("blk.", 0) != 0 || !ends_with(m, ".weight")) return std::nullopt;
     m.remove_prefix(4);
     m.remove_suffix(7);
-    const size_t dot = m.find('.');
-    if (dot == std::string_view::npos) return std::nullopt;
     int32_t layer = 0;
-    if (!lora_loader::parse_layer_index(m.substr(0, dot), layer)) return std::nullopt;
-    m.remove_prefix(dot + 1);
+    if (!lora_loader::take_layer_index(m, layer)) return std::nullopt;
     for (int t = 0; t < kLoraTargetCount; ++t) {
         if (m == lora_target_gguf_name(static_cast<LoraTarget>(t))) {
             return lora_loader::ModuleKey{layer, static_cast<LoraTarget>(t)};

@@ -7,7 +7,10 @@
 
 namespace pagoda::lora_loader {
 
-bool parse_layer_index(std::string_view text, int32_t& out) {
+bool take_layer_index(std::string_view& m, int32_t& layer) {
+    const size_t dot = m.find('.');
+    if (dot == std::string_view::npos) return false;
+    const std::string_view text = m.substr(0, dot);
     if (text.empty() || text.size() > 4 || (text.size() > 1 && text[0] == '0')) return false;
     int32_t v = 0;
     for (char c : text) {
@@ -15,7 +18,8 @@ bool parse_layer_index(std::string_view text, int32_t& out) {
         v = v * 10 + (c - '0');
     }
     if (v > kMaxLayerIndex) return false;
-    out = v;
+    layer = v;
+    m.remove_prefix(dot + 1);
     return true;
 }
 

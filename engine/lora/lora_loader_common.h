@@ -29,8 +29,9 @@ struct ModuleTensors {
 using ModuleKey = std::pair<int32_t, LoraTarget>;  // (layer, target)
 using ModuleMap = std::map<ModuleKey, ModuleTensors>;
 
-// "3" -> 3; refuses signs, leading zeros, non-digits and values above kMaxLayerIndex.
-bool parse_layer_index(std::string_view text, int32_t& out);
+// "3.rest" -> layer 3, m = "rest": takes a layer index and its dot off the front of m.
+// Refuses signs, leading zeros, non-digits and values above kMaxLayerIndex (m unchanged).
+bool take_layer_index(std::string_view& m, int32_t& layer);
 
 // Checks each module has both A and B, 2-D, with the same rank on both sides (and
 // `expected_rank` when it is > 0), then builds the adapter:

@@ -151,11 +151,8 @@ std::optional<lora_loader::ModuleKey> parse_module(std::string_view m) {
     if (m.rfind("model.", 0) == 0) m.remove_prefix(6);
     if (m.rfind("layers.", 0) != 0) return std::nullopt;
     m.remove_prefix(7);
-    const size_t dot = m.find('.');
-    if (dot == std::string_view::npos) return std::nullopt;
     int32_t layer = 0;
-    if (!lora_loader::parse_layer_index(m.substr(0, dot), layer)) return std::nullopt;
-    m.remove_prefix(dot + 1);
+    if (!lora_loader::take_layer_index(m, layer)) return std::nullopt;
     for (int t = 0; t < kLoraTargetCount; ++t) {
         const auto target = static_cast<LoraTarget>(t);
         const std::string group = t <= static_cast<int>(LoraTarget::o) ? "self_attn." : "mlp.";
