@@ -138,6 +138,13 @@ private:
     QHash<QTcpSocket*, QByteArray> m_buffers;
 };
 
+// The bytes of a small random GGUF model, for the test server to serve.
+QByteArray tinyModelBytes() {
+    QTemporaryDir dir;
+    QFile f(test::writeRandomModel(dir.path(), QStringLiteral("tiny"), 64, 2, 128));
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
 QString writeLoraGguf(const QString& dir, const QString& name, const std::string& arch) {
     GgufWriter w;
     w.set_string("general.architecture", arch);
@@ -334,12 +341,9 @@ void TestUiLibrary::adaptersPageAttachesWithScale() {
 void TestUiLibrary::downloadResumesAndVerifies() {
     test::AppHarness app;
     QVERIFY(app.isValid());
-    QTemporaryDir source;
-    const QString model = test::writeRandomModel(source.path(), QStringLiteral("tiny"), 64, 2, 128);
-    QFile f(model);
-    QVERIFY(f.open(QIODevice::ReadOnly));
     TinyHttpServer http;
-    http.body = f.readAll();
+    http.body = tinyModelBytes();
+    QVERIFY(!http.body.isEmpty());
     http.dropFirstFull = true;
     QVERIFY(http.listen());
     QVERIFY(app.start());
@@ -400,12 +404,9 @@ void TestUiLibrary::downloadResumesAndVerifies() {
 void TestUiLibrary::corruptDownloadFailsCleanly() {
     test::AppHarness app;
     QVERIFY(app.isValid());
-    QTemporaryDir source;
-    const QString model = test::writeRandomModel(source.path(), QStringLiteral("tiny"), 64, 2, 128);
-    QFile f(model);
-    QVERIFY(f.open(QIODevice::ReadOnly));
     TinyHttpServer http;
-    http.body = f.readAll();
+    http.body = tinyModelBytes();
+    QVERIFY(!http.body.isEmpty());
     http.corrupt = true;
     QVERIFY(http.listen());
     QVERIFY(app.start());
