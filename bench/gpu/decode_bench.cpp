@@ -224,8 +224,10 @@ Result<Tensor> forward(Backend& b, const Shape& s, const Weights& w, const StepI
 TokenId argmax(const float* v, int64_t n) { return static_cast<TokenId>(std::max_element(v, v + n) - v); }
 
 // Each row's greedy token, as the engine picks it: next to the logits when the backend
-// samples on its device (only the ids come back), else from all rows read to the host.
-Status pick_tokens(Backend& b, const Tensor& logits, bool device_sampling, std::vector<TokenId>& tokens) {
+// samples on its device (only the ids come back), else from all rows read to the host
+// (into `host`, kept between steps as the engine keeps its logits buffer).
+Status pick_tokens(Backend& b, const Tensor& logits, bool device_sampling, std::vector<float>& host,
+                   std::vector<TokenId>& tokens) {
     const auto rows = static_cast<size_t>(logits.rows);
     tokens.resize(rows);
     if (device_sampling) {
@@ -239,7 +241,7 @@ Status pick_tokens(Backend& b, const Tensor& logits, bool device_sampling, std::
         }
         return Status::ok();
     }
-    std::vector<float> host(static_cast<size_t>(logits.n_elements()));
+    host.resize(static_cast<size_t>(logits.n_elements()));
     PAGODA_RETURN_IF_ERROR(b.read(logits, host.data()));
     for (size_t r = 0; r < rows; ++r) tokens[r] = argmax(host.data() + r * logits.cols, logits.cols);
     return Status::ok();
@@ -433,6 +435,7 @@ int run(int argc, char** argv) {
     // Prefill every sequence's context, one sequence and up to 512 tokens per step.
     const bool device_sampling = b.supports_device_sampling() && !host_sampling;
     std::vector<TokenId> picked;
+    std::vector<float> host_logits;
     double prefill_s = 0.0;
     for (int32_t seq = 0; seq < batch; ++seq) {
         for (int32_t p = 0; p < ctx; p += 512) {
@@ -440,7 +443,7 @@ int run(int argc, char** argv) {
             t0 = std::chrono::steady_clock::now();
             const std::vector<TokenId> prompt_token = {(1000 + p % 7) % shape.vocab};
             Result<Tensor> logits = forward(b, shape, *weights, bt.step({seq}, p, count, prompt_token));
-            Status s = logits.is_ok() ? pick_tokens(b, *logits, device_sampling, picked) : logits.status();
+            Status s = logits.is_ok() ? pick_tokens(b, *logits, device_sampling, host_logits, picked) : logits.status();
             if (!s) {
                 std::printf("FAIL bench: prefill: %s\n", s.to_string().c_str());
                 return 1;
@@ -461,7 +464,7 @@ int run(int argc, char** argv) {
     for (int32_t step = 0; step < warmup + n_decode; ++step) {
         t0 = std::chrono::steady_clock::now();
         Result<Tensor> logits = forward(b, shape, *weights, bt.step(seqs, ctx + step, 1, next), prof.get());
-        Status s = logits.is_ok() ? pick_tokens(b, *logits, device_sampling, next) : logits.status();
+        Status s = logits.is_ok() ? pick_tokens(b, *logits, device_sampling, host_logits, next) : logits.status();
         if (!s) {
             std::printf("FAIL bench: decode: %s\n", s.to_string().c_str());
             return 1;
