@@ -30,11 +30,15 @@ RowSamplingRequest EngineCore::row_request(SeqState& st, int32_t row) {
 
 Status EngineCore::sample_step(const SchedulerOutput& out, const Tensor* device_logits) {
     Backend& backend = model_.transformer().backend();
+    int32_t host_row_index = -1;  // which device row host_row_ holds (parallel samples share one)
     const auto row_of = [&](int32_t row) -> Result<std::span<const float>> {
         const size_t vocab = static_cast<size_t>(n_vocab_);
         if (!device_logits) return std::span<const float>(logits_.data() + static_cast<size_t>(row) * vocab, vocab);
-        host_row_.resize(vocab);
-        PAGODA_RETURN_IF_ERROR(backend.read(device_logits->row_slice(row, 1), host_row_.data()));
+        if (row != host_row_index) {
+            host_row_.resize(vocab);
+            PAGODA_RETURN_IF_ERROR(backend.read(device_logits->row_slice(row, 1), host_row_.data()));
+            host_row_index = row;
+        }
         return std::span<const float>(host_row_);
     };
 
