@@ -10,6 +10,7 @@
 #include "model/gguf_file.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/pretokenizer.h"
+#include "tokenizer/special_token_texts.h"
 #include "tokenizer/spm_tokenizer.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab.h"
@@ -134,25 +135,7 @@ Status read_token_types(const GgufFile& gguf, VocabData& data) {
 // end-of-generation and fill-in-the-middle tokens become control tokens (so they are
 // parsed as special and hidden in output), a few gpt-oss tokens become user-defined.
 void apply_llama_cpp_token_overrides(VocabData& data) {
-    // clang-format off
-    static constexpr std::string_view kControl[] = {
-        // end of generation / end of turn
-        "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
-        "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
-        "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "[e~[",
-        "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>",  // DeepSeek
-        // fill in the middle
-        "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<PRE>", "\xE2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>",
-        "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>",
-        "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>", "\xE2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>",
-        "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "hole\xEF\xBD\x9C>",
-        "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>", "\xE2\x96\x81<MID>", "<|code_middle|>", "<|middle|>",
-        "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>",
-        "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]",
-        "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>",
-    };
     static constexpr std::string_view kUserDefined[] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"};
-    // clang-format on
     if (data.types.empty()) data.types.assign(data.tokens.size(), TokenType::normal);
     auto find_text = [&](std::string_view text) -> long {
         for (size_t i = 0; i < data.tokens.size(); ++i) {
@@ -160,7 +143,8 @@ void apply_llama_cpp_token_overrides(VocabData& data) {
         }
         return -1;
     };
-    std::unordered_set<std::string_view> control(std::begin(kControl), std::end(kControl));
+    std::unordered_set<std::string_view> control(std::begin(kEndOfGenerationTexts), std::end(kEndOfGenerationTexts));
+    control.insert(std::begin(kFillInTheMiddleTexts), std::end(kFillInTheMiddleTexts));
     std::unordered_set<std::string_view> user(std::begin(kUserDefined), std::end(kUserDefined));
     for (size_t i = 0; i < data.tokens.size(); ++i) {
         if (control.count(data.tokens[i]) != 0) data.types[i] = TokenType::control;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tokenizer/special_token_texts.h"
+
 namespace pagoda {
 namespace {
 
@@ -126,15 +128,12 @@ int Vocab::byte_value(TokenId id) const {
 }
 
 // Chat models end a turn with their own token rather than EOS; llama.cpp treats these
-// texts, when they are control tokens, as end of generation, and so do we.
+// texts, when they are control tokens (special_token_texts.h), as end of generation, and
+// so do we.
 void Vocab::collect_end_of_generation_tokens() {
-    static constexpr std::string_view kEndOfGeneration[] = {
-        "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>",
-        "_<EOT>", "<|end_of_text|>", "<end_of_utterance>", "<|return|>", "<|call|>",
-    };
     std::vector<TokenId>& eog = special_.eog;
     if (special_.eos >= 0) eog.push_back(special_.eos);
-    for (std::string_view text : kEndOfGeneration) {
+    for (std::string_view text : kEndOfGenerationTexts) {
         const TokenId id = find(text);
         if (id >= 0 && type(id) == TokenType::control &&
             std::find(eog.begin(), eog.end(), id) == eog.end()) {

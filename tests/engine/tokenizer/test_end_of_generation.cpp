@@ -29,5 +29,20 @@ TEST(EndOfGeneration, EosAndControlEndOfTurnTokensEndGeneration) {
     EXPECT_EQ(std::find(eog.begin(), eog.end(), 0), eog.end());
 }
 
+TEST(EndOfGeneration, TheTokensLlamaCppEndsOnIncludingFillInTheMiddlePadding) {
+    VocabData d;
+    d.model = "gpt2";
+    d.tokens = {"a", "<|endoftext|>", "</s>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<|fim_prefix|>"};
+    d.types.assign(d.tokens.size(), TokenType::control);
+    d.types[0] = TokenType::normal;
+    d.special.eos = 1;
+    auto vocab = Vocab::create(d);
+    ASSERT_TRUE(vocab.is_ok()) << vocab.status().to_string();
+    const std::vector<TokenId>& eog = vocab->special().eog;
+    for (TokenId t : {1, 2, 3, 4, 5}) EXPECT_NE(std::find(eog.begin(), eog.end(), t), eog.end()) << d.tokens[t];
+    EXPECT_EQ(std::find(eog.begin(), eog.end(), 6), eog.end()) << "a FIM prefix marker does not end a generation";
+    EXPECT_EQ(std::find(eog.begin(), eog.end(), 0), eog.end());
+}
+
 }  // namespace
 }  // namespace pagoda
