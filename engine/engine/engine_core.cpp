@@ -139,6 +139,8 @@ Status EngineCore::check_request(const Request& r) const {
     }
     if (!p.stop.empty() && !model_.tokenizer())
         return invalid_argument("stop strings need the model's tokenizer, which did not load");
+    if (p.grammar && !model_.tokenizer())
+        return invalid_argument("a grammar (response_format) needs the model's tokenizer, which did not load");
     const std::string impossible = scheduler_->why_impossible(static_cast<int32_t>(r.prompt.size()), p.n);
     if (!impossible.empty()) return invalid_argument(impossible);
     const std::vector<AdapterRef> set = request_adapter_set(r);
@@ -201,6 +203,10 @@ void EngineCore::add_request(RequestId id, Request request, std::shared_ptr<Sink
     seq->n_prompt = static_cast<int32_t>(seq->tokens.size());
     seq->fork_count = n;
     if (penalties_enabled(r.request.sampling)) st->penalties.add_prompt(seq->tokens);
+    if (r.request.sampling.grammar) {
+        st->grammar.emplace(r.request.sampling.grammar);
+        r.grammar_filter = std::make_unique<grammar::TokenFilter>(grammar_vocabulary());
+    }
     st->seq = std::move(seq);
     st->req = &r;
     r.live.push_back(st.get());
@@ -267,6 +273,7 @@ void EngineCore::fork(SeqState& parent) {
         seq->sample_index = i;
         seq->n_preemptions = 0;
         st->penalties = parent.penalties;
+        st->grammar = parent.grammar;
         st->seq = std::move(seq);
         st->req = &req;
         req.live.push_back(st.get());

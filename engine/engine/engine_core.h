@@ -12,10 +12,13 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
+#include "grammar/grammar.h"
 #include "kv/kv_cache_manager.h"
 #include "lora/adapter_registry.h"
 #include "lora/lora_step_plan.h"
@@ -82,6 +85,7 @@ private:
         TokenSampler sampler;
         PenaltyState penalties;
         TextStream text;
+        std::optional<grammar::GrammarMatcher> grammar;  // where the output stands in the request's grammar
         int32_t n_generated = 0;
         bool done = false;
         SeqState(uint64_t seed, const Tokenizer* tok, std::vector<std::string> stops)
@@ -96,6 +100,7 @@ private:
         uint64_t base_seed = 0;
         std::vector<std::optional<FinishReason>> reasons;  // per sample
         std::vector<SeqState*> live;                       // unfinished sequences
+        std::unique_ptr<grammar::TokenFilter> grammar_filter;  // shared by the n samples (mask cache)
         std::string message;
         RequestDelta pending;
         bool has_pending = false;
@@ -116,6 +121,15 @@ private:
     Status sample_step(const SchedulerOutput& out, const Tensor* device_logits);
     RowSamplingRequest row_request(SeqState& st, int32_t row);
     void accept_token(SeqState& st, RowSamplingResult& chosen);
+    // Constrained decoding (engine_core_grammar.cpp).
+    const std::shared_ptr<const grammar::TokenVocabulary>& grammar_vocabulary();
+    bool grammar_allows(const SeqState& st, TokenId t) const;
+    // Samples a row under the sequence's grammar; false: no token may follow (the
+    // sequence was finished or its request failed).
+    bool sample_constrained(SeqState& st, std::span<const float> raw, const RowSamplingRequest& r,
+                            RowSamplingResult& out);
+    // Advances the grammar over an accepted token; true when the output must end here.
+    bool advance_grammar(SeqState& st, TokenId t);
     void fork(SeqState& parent);
     // Ends one sequence (and, before its fork, every sample it stands for).
     void finish_seq(SeqState& st, FinishReason reason);
@@ -141,6 +155,8 @@ private:
     std::vector<float> logits_;
     std::vector<float> host_row_;  // a device row read back (prompt logits, rows sampled on the host)
     RowSampler row_sampler_;
+    std::shared_ptr<const grammar::TokenVocabulary> grammar_vocabulary_;  // built on first use
+    std::vector<uint64_t> grammar_mask_;  // allowed tokens of the row being sampled
     std::vector<SeqState*> sampling_seqs_;  // this step's sampled sequences, forks included
     std::vector<RowSamplingRequest> sampling_requests_;
     std::vector<RowSamplingResult> sampling_results_;

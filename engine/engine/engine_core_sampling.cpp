@@ -76,13 +76,27 @@ Status EngineCore::sample_step(const SchedulerOutput& out, const Tensor* device_
         }
     }
     for (size_t i = 0; i < sampling_requests_.size(); ++i) {
-        if (device_logits && !sampling_results_[i].needs_host) continue;
+        SeqState& st = *sampling_seqs_[i];
+        RowSamplingResult& result = sampling_results_[i];
+        if (st.done) continue;  // its request failed on an earlier row (grammar dead end)
+        // A device choice stands under a grammar only when greedy and allowed (then it is
+        // also the best allowed token); sampling at a temperature needs the masked row.
+        const bool device_chose = device_logits && !result.needs_host;
+        if (device_chose && (!st.grammar || (sampling_requests_[i].temperature <= 0.0f &&
+                                             grammar_allows(st, result.token))))
+            continue;
         Result<std::span<const float>> values = row_of(sampling_requests_[i].row);
         if (!values) return values.status();
-        sampling_results_[i] = row_sampler_.sample(*values, sampling_requests_[i]);
+        if (!st.grammar) {
+            result = row_sampler_.sample(*values, sampling_requests_[i]);
+        } else {
+            sample_constrained(st, *values, sampling_requests_[i], result);  // false: st is done
+        }
     }
     // Tokens are appended only now: the requests' penalty lists point into the states.
-    for (size_t i = 0; i < sampling_seqs_.size(); ++i) accept_token(*sampling_seqs_[i], sampling_results_[i]);
+    for (size_t i = 0; i < sampling_seqs_.size(); ++i) {
+        if (!sampling_seqs_[i]->done) accept_token(*sampling_seqs_[i], sampling_results_[i]);
+    }
     return Status::ok();
 }
 
@@ -108,7 +122,7 @@ void EngineCore::accept_token(SeqState& st, RowSamplingResult& chosen) {
     if (!req.first_token) req.first_token = Clock::now();
     bool stopped = false;
     d.text += st.text.push(t, stopped);
-    if (stopped) {
+    if (stopped || (st.grammar && advance_grammar(st, t))) {
         finish_seq(st, FinishReason::stop);
         return;
     }

@@ -1,15 +1,25 @@
 #include "sample/row_sampler.h"
 
+#include <limits>
+
 #include "sample/logits_processors.h"
 
 namespace pagoda {
 
-RowSamplingResult RowSampler::sample(std::span<const float> raw, const RowSamplingRequest& r) {
+RowSamplingResult RowSampler::sample(std::span<const float> raw, const RowSamplingRequest& r,
+                                     std::span<const uint64_t> allowed) {
     std::span<const float> use = raw;
-    if (!r.logit_bias.empty() || !r.penalties.empty()) {
+    if (!r.logit_bias.empty() || !r.penalties.empty() || !allowed.empty()) {
         processed_.assign(raw.begin(), raw.end());
         apply_logit_bias(processed_, r.logit_bias);
         apply_penalties(processed_, r.penalties, {r.repetition_penalty, r.presence_penalty, r.frequency_penalty});
+        if (!allowed.empty()) {
+            // A masked token can never be drawn: it leaves top-k/top-p/min-p with -inf.
+            constexpr float kMasked = -std::numeric_limits<float>::infinity();
+            for (size_t t = 0; t < processed_.size(); ++t) {
+                if (!((allowed[t >> 6] >> (t & 63)) & 1u)) processed_[t] = kMasked;
+            }
+        }
         use = processed_;
     }
     RowSamplingResult out;

@@ -3,6 +3,7 @@
 // back (needs_host), and the reference the device kernels are checked against.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -13,8 +14,11 @@ namespace pagoda {
 
 class RowSampler {
 public:
-    // raw: the row's logits as the model produced them ([vocab]).
-    RowSamplingResult sample(std::span<const float> raw, const RowSamplingRequest& r);
+    // raw: the row's logits as the model produced them ([vocab]). allowed (constrained
+    // decoding): bit t of word t/64 set <=> token t may be chosen; at least one must be.
+    // Log-probabilities stay those of the raw distribution.
+    RowSamplingResult sample(std::span<const float> raw, const RowSamplingRequest& r,
+                             std::span<const uint64_t> allowed = {});
 
 private:
     std::vector<float> processed_;

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "forwarding_backend.h"
+#include "grammar/grammar.h"
+#include "grammar/json_schema_grammar.h"
 #include "model/gguf_writer.h"
 #include "sample/row_sampler.h"
 #include "test_engine_common.h"
@@ -80,6 +82,14 @@ std::vector<Job> sampling_jobs() {
     jobs[6].request.sampling.top_k = 0;
     jobs[6].request.sampling.top_p = 1.0f;
     jobs[6].request.sampling.seed = 77;
+    // Constrained rows: a greedy one (the device's choice stands when the grammar allows
+    // it) and sampled ones (always masked on the host), forks included.
+    auto json = grammar::compile_gbnf(grammar::json_object_gbnf());
+    EXPECT_TRUE(json.is_ok());
+    jobs[2].request.sampling.grammar = *json;
+    jobs[2].request.sampling.temperature = 0.0f;
+    jobs[3].request.sampling.grammar = *json;
+    jobs[5].request.sampling.grammar = *json;
     return jobs;
 }
 

@@ -16,6 +16,10 @@
 
 namespace pagoda {
 
+namespace grammar {
+class Grammar;  // engine/grammar/grammar.h: compile_gbnf()
+}
+
 using RequestId = uint64_t;
 
 // Interactive work (the desktop chat) is scheduled before bulk work (API traffic) and
@@ -52,6 +56,10 @@ struct SamplingParams {
     int32_t n = 1;                        // parallel samples sharing the prompt's KV blocks
     bool logprobs = false;                // log-probability of each sampled token
     int32_t top_logprobs = 0;             // and of the k most likely tokens (0..20)
+    // Constrained decoding: the output text must follow this grammar (needs a tokenizer).
+    // Tokens it cannot continue with are never sampled; EOS only where the grammar is
+    // complete, and the sample ends with finish reason stop once nothing can follow.
+    std::shared_ptr<const grammar::Grammar> grammar;
 };
 
 // One LoRA adapter applied to a request: an id from Engine::load_adapter and a scale that
