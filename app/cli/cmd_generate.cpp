@@ -22,6 +22,7 @@
 #include "args.h"
 #include "backend_factory.h"
 #include "commands.h"
+#include "grammar_option.h"
 #include "size_option.h"
 #include "model/ggml_type.h"
 #include "model/model.h"
@@ -223,6 +224,8 @@ int run_generate(int argc, char** argv) {
     args.flag("--ignore-eos", "keep generating after EOS (EOS is then an ordinary token)");
     args.flag("--no-prefix-cache", "do not reuse the KV of shared prompt prefixes");
     args.flag("--ids", "parity testing: print the generated token ids, space-separated, instead of text");
+    add_grammar_options(args);
+    for (const char* g : kGrammarOptions) value_options.push_back(g);
     option("--logits-out", "FILE",
            "parity testing: write the logits of the last prompt position as raw little-endian float32 "
            "(vocab_size values; first sequence)");
@@ -286,6 +289,8 @@ int run_generate(int argc, char** argv) {
     if (args.has("--stop-ids") && !parse_ids(args.get("--stop-ids"), stop_ids))
         return usage("--stop-ids expects space-separated token ids");
     const std::vector<std::string> stops = all_values(storage, "--stop", value_options);
+    auto output_grammar = grammar_from_options(args);
+    if (!output_grammar) return usage(output_grammar.status().message());
     std::vector<std::string> prompt_texts = all_values(storage, "--prompt", value_options);
 
     std::vector<std::vector<TokenId>> prompts;
@@ -390,6 +395,7 @@ int run_generate(int argc, char** argv) {
     sp.stop_token_ids = stop_ids;
     sp.ignore_eos = args.has("--ignore-eos");
     sp.n = static_cast<int32_t>(n_samples);
+    sp.grammar = *output_grammar;
     if (temp > 0) std::fprintf(stderr, "pagoda: seed %llu\n", static_cast<unsigned long long>(seed));
 
     const auto start = Clock::now();

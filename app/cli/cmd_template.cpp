@@ -12,6 +12,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "input_file.h"
 #include "model/gguf_file.h"
 #include "tokenizer/chat_template.h"
 
@@ -21,33 +22,8 @@ namespace {
 
 using nlohmann::ordered_json;
 
-constexpr size_t kMaxInputBytes = 64u << 20;
-
-Result<std::string> read_file(const std::string& path) {
-    if (path == "-") {  // stdin
-        std::string data;
-        char buf[65536];
-        size_t n = 0;
-        while ((n = std::fread(buf, 1, sizeof(buf), stdin)) > 0) {
-            data.append(buf, n);
-            if (data.size() > kMaxInputBytes) return invalid_argument("stdin: more than 64 MiB");
-        }
-        return data;
-    }
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    if (!in) return io_error(path + ": cannot open");
-    const std::streamoff size = in.tellg();
-    if (size < 0 || static_cast<uint64_t>(size) > kMaxInputBytes) {
-        return invalid_argument(path + ": larger than " + std::to_string(kMaxInputBytes >> 20) + " MiB");
-    }
-    in.seekg(0);
-    std::string data(static_cast<size_t>(size), '\0');
-    if (!in.read(data.data(), size)) return io_error(path + ": read failed");
-    return data;
-}
-
 Result<ordered_json> read_json(const std::string& path) {
-    auto text = read_file(path);
+    auto text = read_input_file(path);
     if (!text) return text.status();
     ordered_json j = ordered_json::parse(text.value(), nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return invalid_format(path + ": not valid JSON");
@@ -133,7 +109,7 @@ int run_template(int argc, char** argv) {
         tpl = std::make_unique<ChatTemplate>(std::move(ct).value());
     }
     if (args.has("--tokenizer-config")) {
-        auto text = read_file(args.get("--tokenizer-config"));
+        auto text = read_input_file(args.get("--tokenizer-config"));
         if (!text) return fail_with(text.status());
         auto ct = ChatTemplate::from_tokenizer_config(text.value(), name);
         if (!ct)
@@ -146,7 +122,7 @@ int run_template(int argc, char** argv) {
     if (args.has("--bos")) bos = args.get("--bos");
     if (args.has("--eos")) eos = args.get("--eos");
     if (args.has("--template")) {
-        auto text = read_file(args.get("--template"));
+        auto text = read_input_file(args.get("--template"));
         if (!text) return fail_with(text.status());
         auto ct = ChatTemplate::create(text.value(), bos, eos);
         if (!ct)

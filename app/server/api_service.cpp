@@ -4,6 +4,7 @@
 
 #include "server/prompt_builder.h"
 #include "server/response_cache_replay.h"
+#include "server/tool_call_grammar.h"
 #include "tokenizer/tokenizer.h"
 
 namespace pagoda::server {
@@ -145,6 +146,16 @@ HttpReply ApiService::chat_completions(std::string_view body) {
     req.prompt = std::move(prompt.value());
     req.sampling = to_sampling_params(r.sampling, -1, r.logprobs, r.top_logprobs);
     req.adapters = resolved->adapters;
+    if (tools_on) {
+        auto forced = tool_call_grammar(m.traits.tool_format, r.tools, r.tool_choice, r.parallel_tool_calls);
+        if (!forced) return HttpReply::error(forced.error());
+        if (forced.value() && req.sampling.grammar) {
+            return HttpReply::error(invalid_param(
+                "tool_choice", "tool_choice 'required' or a named function cannot be combined with a JSON "
+                               "response_format or a grammar."));
+        }
+        if (forced.value()) req.sampling.grammar = forced.value();
+    }
 
     AssemblerOptions ao;
     ao.kind = ApiKind::chat;

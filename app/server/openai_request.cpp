@@ -168,17 +168,7 @@ Err read_sampling(const Json& body, const ParseLimits& limits, SamplingFields& s
         if (auto e = read_bool(*opts, "include_usage", s.include_usage, "stream_options.include_usage")) return e;
     }
 
-    if (const Json* rf = find(body, "response_format")) {
-        if (!rf->is_object()) return wrong_type("response_format", "an object", *rf);
-        const Json* type = find(*rf, "type");
-        if (!type || !type->is_string()) return wrong_type("response_format.type", "a string", type ? *type : Json());
-        const std::string t = type->get<std::string>();
-        if (t == "json_object" || t == "json_schema") {
-            return invalid_param("response_format",
-                                 "response_format '" + t + "' is not supported yet (no constrained decoding).");
-        }
-        if (t != "text") return bad_value("response_format.type", "expected 'text', 'json_object' or 'json_schema'.");
-    }
+    if (auto e = read_output_grammar(body, s)) return e;
     return std::nullopt;
 }
 

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,10 @@
 
 #include "pagoda/types.h"
 #include "server/api_error.h"
+
+namespace pagoda::grammar {
+class Grammar;
+}
 
 namespace pagoda::server {
 
@@ -55,6 +60,9 @@ struct SamplingFields {
     int32_t n = 1;
     bool stream = false;
     bool include_usage = false;                  // stream_options.include_usage
+    // Compiled from response_format json_object / json_schema or the `grammar` extension
+    // (llama-server's GBNF); null: free text.
+    std::shared_ptr<const grammar::Grammar> grammar;
 };
 
 enum class ToolChoiceMode { auto_, none, required, function };

@@ -95,6 +95,7 @@ SamplingParams to_sampling_params(const SamplingFields& f, int32_t default_max_t
     p.n = f.n;
     p.logprobs = logprobs;
     p.top_logprobs = logprobs ? top_logprobs : 0;
+    p.grammar = f.grammar;
     return p;
 }
 

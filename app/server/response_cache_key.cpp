@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "grammar/grammar.h"
 #include "server/served_model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -16,7 +17,7 @@ namespace {
 
 // Bumped when the meaning of a key or the stored payload changes, so old entries are
 // never read by a server that would misread them.
-constexpr int kKeyVersion = 1;
+constexpr int kKeyVersion = 2;  // 2: the output grammar
 
 Json canonical_sampling(const SamplingParams& s) {
     Json j = Json::object();
@@ -42,6 +43,7 @@ Json canonical_sampling(const SamplingParams& s) {
     j["n"] = s.n;
     j["logprobs"] = s.logprobs;
     j["top_logprobs"] = s.logprobs ? s.top_logprobs : 0;
+    j["grammar"] = s.grammar ? Json(grammar::grammar_source(*s.grammar)) : Json(nullptr);
     return j;
 }
 

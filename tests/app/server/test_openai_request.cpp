@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "grammar/grammar.h"
 #include "server/openai_request.h"
 #include "server/prompt_builder.h"
 
@@ -377,6 +378,55 @@ TEST(SubmitError, AnUnloadedAdapterIsModelNotFoundOtherRefusalsNameTheParameter)
     EXPECT_EQ(bad.status, 400);
     EXPECT_EQ(bad.param, "prompt[1]");
     EXPECT_EQ(submit_error(internal_error("the engine stopped"), "prompt").status, 503);
+}
+
+TEST(OpenAiRequestGrammar, ResponseFormatAndGrammarCompileToTheOutputGrammar) {
+    auto text = chat(chat_body(R"("response_format":{"type":"text"})"));
+    ASSERT_TRUE(text.ok()) << text.error().message;
+    EXPECT_EQ(text->sampling.grammar, nullptr) << "free text";
+
+    auto object = chat(chat_body(R"("response_format":{"type":"json_object"})"));
+    ASSERT_TRUE(object.ok()) << object.error().message;
+    EXPECT_NE(object->sampling.grammar, nullptr);
+
+    auto schema = chat(chat_body(R"("response_format":{"type":"json_schema","json_schema":{"name":"person",
+        "strict":true,"schema":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],
+        "additionalProperties":false}}})"));
+    ASSERT_TRUE(schema.ok()) << schema.error().message;
+    ASSERT_NE(schema->sampling.grammar, nullptr);
+    EXPECT_NE(grammar::grammar_source(*schema->sampling.grammar).find("name"), std::string::npos);
+    EXPECT_EQ(to_sampling_params(schema->sampling, -1, false, 0).grammar, schema->sampling.grammar);
+
+    auto gbnf = completion(R"({"prompt":"Once","grammar":"root ::= \"yes\" | \"no\""})");
+    ASSERT_TRUE(gbnf.ok()) << gbnf.error().message;
+    EXPECT_NE(gbnf->sampling.grammar, nullptr);
+    auto null_grammar = completion(R"({"prompt":"Once","grammar":null})");
+    ASSERT_TRUE(null_grammar.ok());
+    EXPECT_EQ(null_grammar->sampling.grammar, nullptr);
+}
+
+TEST(OpenAiRequestGrammar, BadSchemasAndGrammarsNameTheirParameter) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {R"("response_format":{"type":"json_schema"})", "response_format"},
+        {R"("response_format":{"type":"json_schema","json_schema":{"name":"x"}})", "response_format"},
+        {R"("response_format":{"type":"json_schema","json_schema":{"name":"x",
+            "schema":{"type":"string","pattern":"^a+$"}}})", "response_format"},
+        {R"("response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"tuple"}}})",
+         "response_format"},
+        {R"("response_format":{"type":"json_schema","json_schema":"x"})", "response_format.json_schema"},
+        {R"("response_format":{"type":"xml"})", "response_format.type"},
+        {R"("grammar":"root ::= (\"a\"")", "grammar"},
+        {R"("grammar":"root ::= other")", "grammar"},
+        {R"("grammar":"start ::= \"a\"")", "grammar"},
+        {R"("grammar":"root ::= root \"a\"")", "grammar"},
+        {R"("grammar":5)", "grammar"},
+        {R"("grammar":"root ::= \"a\"","response_format":{"type":"json_object"})", "grammar"},
+    };
+    for (const auto& [extra, param] : cases) {
+        auto r = chat(chat_body(extra));
+        ASSERT_FALSE(r.ok()) << extra;
+        expect_param_error(r.error(), param);
+    }
 }
 
 }  // namespace

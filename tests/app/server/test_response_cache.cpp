@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "grammar/grammar.h"
 #include "server/openai_request.h"
 #include "server/prompt_builder.h"
 #include "server/redis_response_cache.h"
@@ -128,6 +129,8 @@ TEST(ResponseCacheKey, EveryOutputRelevantChangeGivesANewKey) {
     });
     add("adapter_id", [](Request& r) { r.adapter_id = 2; });
     add("adapters", [](Request& r) { r.adapters = {AdapterRef{1, 0.5f}}; });
+    add("grammar", [](Request& r) { r.sampling.grammar = *grammar::compile_gbnf(R"(root ::= "a")"); });
+    add("another grammar", [](Request& r) { r.sampling.grammar = *grammar::compile_gbnf(R"(root ::= "b")"); });
     std::vector<std::string> keys{k0};
     for (const auto& [what, r] : variants) {
         const std::string k = key_of({r});
@@ -140,6 +143,12 @@ TEST(ResponseCacheKey, EveryOutputRelevantChangeGivesANewKey) {
     auto with_adapter = canonical_cache_request("chat", "m", {"style-lora"}, {base});
     ASSERT_TRUE(with_adapter);
     EXPECT_NE(response_cache_key(*with_adapter), k0);
+    // A grammar compiled again from the same text: the same key.
+    Request g1 = base;
+    Request g2 = base;
+    g1.sampling.grammar = *grammar::compile_gbnf(R"(root ::= [0-9]+)");
+    g2.sampling.grammar = *grammar::compile_gbnf(R"(root ::= [0-9]+)");
+    EXPECT_EQ(key_of({g1}), key_of({g2}));
     // top_logprobs without logprobs asks for nothing: the same key.
     Request idle = base;
     idle.sampling.top_logprobs = 5;
