@@ -22,36 +22,29 @@ import path from "node:path";
 
 import {greedyRun} from "./llama_reference.mjs";
 import {importPeer} from "./load_peer.mjs";
-import {logSoftmax, parseIds, run} from "./parity_util.mjs";
+import {logSoftmax, parseFlags, parseIds, run} from "./parity_util.mjs";
 
 const {getLlama, LlamaLogLevel} = await importPeer("node-llama-cpp");
 
 const BOS = 1;  // the random models' <s>
 
 function parseArgs(argv) {
-    const o = {threads: 1, n: 24, tol: 1e-3, mergedTol: 1e-2, scale: 1, modelArgs: "", loraArgs: "", seed: "1"};
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        const v = () => {
-            if (i + 1 >= argv.length) throw new Error(`missing value for ${a}`);
-            return argv[++i];
-        };
-        if (a === "--pagoda") o.pagoda = v();
-        else if (a === "--make-model") o.makeModel = v();
-        else if (a === "--arch") o.arch = v();
-        else if (a === "--type") o.type = v();
-        else if (a === "--seed") o.seed = v();
-        else if (a === "--model-args") o.modelArgs = v();
-        else if (a === "--lora-args") o.loraArgs = v();
-        else if (a === "--scale") o.scale = Number(v());
-        else if (a === "--work-dir") o.workDir = v();
-        else if (a === "--threads") o.threads = Number(v());
-        else if (a === "-n") o.n = Number(v());
-        else if (a === "--tol") o.tol = Number(v());
-        else if (a === "--merged-tol") o.mergedTol = Number(v());
-        else if (a === "--name") o.name = v();
-        else throw new Error(`unknown argument ${a}`);
-    }
+    const o = parseFlags(argv, {
+        "--pagoda": "string",
+        "--make-model": "string",
+        "--arch": "string",
+        "--type": "string",
+        "--seed": "string",
+        "--model-args": "string",
+        "--lora-args": "string",
+        "--scale": "number",
+        "--work-dir": "string",
+        "--threads": "number",
+        "-n": "number",
+        "--tol": "number",
+        "--merged-tol": "number",
+        "--name": "string",
+    }, {threads: 1, n: 24, tol: 1e-3, mergedTol: 1e-2, scale: 1, modelArgs: "", loraArgs: "", seed: "1"});
     for (const k of ["pagoda", "makeModel", "arch", "type", "workDir"]) {
         if (!o[k]) throw new Error(`--${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} is required`);
     }

@@ -19,36 +19,29 @@ import fs from "node:fs";
 import path from "node:path";
 
 import {runReference} from "./llama_reference.mjs";
-import {logSoftmax, parseIds, run} from "./parity_util.mjs";
+import {logSoftmax, parseFlags, parseIds, run} from "./parity_util.mjs";
 
 const DEFAULT_PROMPT =
     "Once upon a time, there was a little girl named Lily. She loved to play outside in the park " +
     "with her dog \u2014 caf\u00e9 \u2615!";
 
 function parseArgs(argv) {
-    const o = {threads: 2, n: 32, tol: 1e-3, prompt: DEFAULT_PROMPT, tied: false, modelArgs: ""};
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        const v = () => {
-            if (i + 1 >= argv.length) throw new Error(`missing value for ${a}`);
-            return argv[++i];
-        };
-        if (a === "--pagoda") o.pagoda = v();
-        else if (a === "--model") o.model = v();
-        else if (a === "--make-model") o.makeModel = v();
-        else if (a === "--arch") o.arch = v();
-        else if (a === "--type") o.type = v();
-        else if (a === "--seed") o.seed = v();
-        else if (a === "--tied") o.tied = true;
-        else if (a === "--model-args") o.modelArgs = v();
-        else if (a === "--work-dir") o.workDir = v();
-        else if (a === "--prompt") o.prompt = v();
-        else if (a === "--threads") o.threads = Number(v());
-        else if (a === "-n") o.n = Number(v());
-        else if (a === "--tol") o.tol = Number(v());
-        else if (a === "--name") o.name = v();
-        else throw new Error(`unknown argument ${a}`);
-    }
+    const o = parseFlags(argv, {
+        "--pagoda": "string",
+        "--model": "string",
+        "--make-model": "string",
+        "--arch": "string",
+        "--type": "string",
+        "--seed": "string",
+        "--tied": "boolean",
+        "--model-args": "string",
+        "--work-dir": "string",
+        "--prompt": "string",
+        "--threads": "number",
+        "-n": "number",
+        "--tol": "number",
+        "--name": "string",
+    }, {threads: 2, n: 32, tol: 1e-3, prompt: DEFAULT_PROMPT, tied: false, modelArgs: ""});
     if (!o.pagoda) throw new Error("--pagoda is required");
     if (!o.model && !o.makeModel) throw new Error("--model or --make-model is required");
     return o;

@@ -4,6 +4,7 @@
 //
 //   node openai_parity.mjs --suite stories --pagoda PATH --model stories260K.gguf
 //   node openai_parity.mjs --suite tools --pagoda PATH --make-model PATH --template-config FILE --work-dir DIR
+//   node openai_parity.mjs --suite structured --pagoda PATH --model stories260K.gguf
 // Exit codes: 0 all checks passed, 1 a check failed, 77 peers or data missing (ctest SKIP).
 import { spawn, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
@@ -256,10 +257,274 @@ async function toolsSuite(client) {
   await expectApiError("tool_choice naming an unknown function -> 400",
                        () => client.chat.completions.create({ model, messages, tools: QWEN_TOOLS,
                          tool_choice: { type: "function", function: { name: "nope" } } }), 400);
-  await expectApiError("json_schema response_format -> 400 not supported yet",
-                       () => client.chat.completions.create({ model, messages,
-                         response_format: { type: "json_schema", json_schema: { name: "x", schema: {} } } }), 400,
+  await expectApiError("json_schema response_format with an unsupported keyword (pattern) -> 400",
+                       () => client.chat.completions.create({ model, messages, response_format: { type: "json_schema",
+                         json_schema: { name: "x", schema: { type: "string", pattern: "^a+$" } } } }), 400,
                        (e) => e.param === "response_format");
+
+  // tool_choice "required" / a named function: the reply is a call, whatever the (random) model
+  // would say, to an allowed function, with arguments valid under its parameters schema.
+  const ajv = await loadAjv();
+  const schemas = Object.fromEntries(FORCED_TOOLS.map((t) => [t.function.name, ajv.compile(t.function.parameters)]));
+  for (const [tool_choice, allowed] of [["required", ["get_weather", "add"]],
+                                        [{ type: "function", function: { name: "add" } }, ["add"]]]) {
+    const forced = await client.chat.completions.create({ model, messages, tools: FORCED_TOOLS, tool_choice,
+      parallel_tool_calls: false, temperature: 0.9, seed: 7, n: 3, max_tokens: 200 });
+    for (const c of forced.choices) {
+      check(c.finish_reason === "tool_calls", `tool_choice ${JSON.stringify(tool_choice)} ends in a call`, c.finish_reason);
+      const calls = c.message.tool_calls ?? [];
+      check(calls.length === 1, "parallel_tool_calls false: exactly one call", JSON.stringify(calls));
+      for (const t of calls) {
+        check(allowed.includes(t.function.name), "the call is to an allowed function", t.function.name);
+        const validate = schemas[t.function.name];
+        check(validate && validate(JSON.parse(t.function.arguments)), "the arguments satisfy the parameters schema",
+              t.function.arguments + " " + JSON.stringify(validate?.errors));
+      }
+    }
+  }
+  await expectApiError("tool_choice required with a json_object response_format -> 400",
+                       () => client.chat.completions.create({ model, messages, tools: FORCED_TOOLS,
+                         tool_choice: "required", response_format: { type: "json_object" } }), 400,
+                       (e) => e.param === "tool_choice");
+}
+
+// Bounded strings and integers keep a random-weight model's calls short.
+const FORCED_TOOLS = [
+  { type: "function", function: { name: "get_weather", parameters: { type: "object",
+    properties: { city: { type: "string", maxLength: 16 }, unit: { enum: ["c", "f"] } },
+    required: ["city", "unit"], additionalProperties: false } } },
+  { type: "function", function: { name: "add", parameters: { type: "object",
+    properties: { a: { type: "integer", minimum: -999, maximum: 999 }, b: { type: "integer", minimum: 0, maximum: 99 } },
+    required: ["a", "b"], additionalProperties: false } } },
+];
+
+// --- structured output (response_format, grammar) ------------------------------------------
+// OpenAI strict-mode shape: a nested object, an enum, an integer, a boolean, an array of
+// strings with maxItems and one optional property (nickname). Strings are bounded so a small
+// model at temperature 0.8 usually closes the object within max_tokens.
+const STRUCTURED_SCHEMA = {
+  type: "object",
+  properties: {
+    name: { type: "string", minLength: 1, maxLength: 16 },
+    age: { type: "integer" },
+    mood: { type: "string", enum: ["happy", "sad", "sleepy"] },
+    has_pet: { type: "boolean" },
+    friends: { type: "array", items: { type: "string", maxLength: 12 }, maxItems: 3 },
+    home: {
+      type: "object",
+      properties: { town: { type: "string", maxLength: 12 }, floor: { type: "integer" } },
+      required: ["town", "floor"],
+      additionalProperties: false,
+    },
+    nickname: { type: "string", maxLength: 8 },
+  },
+  required: ["name", "age", "mood", "has_pet", "friends", "home"],
+  additionalProperties: false,
+};
+
+async function loadAjv() {
+  const require = createRequire(path.join(peers, "package.json"));
+  const mod = await import(pathToFileURL(require.resolve("ajv")).href);
+  const Ajv = mod.default?.default ?? mod.default;
+  return new Ajv({ strict: true, allErrors: true });
+}
+
+// llama.cpp's grammar-constrained greedy text for BOS + prompt, when node-llama-cpp is there.
+async function llamaGrammarGreedy(modelPath, prompt, gbnf, n) {
+  let llamaCpp;
+  try {
+    const require = createRequire(path.join(peers, "package.json"));
+    llamaCpp = await import(pathToFileURL(require.resolve("node-llama-cpp")).href);
+  } catch {
+    return null;
+  }
+  const { getLlama, LlamaLogLevel, LlamaGrammarEvaluationState } = llamaCpp;
+  const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+  const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+  try {
+    const context = await model.createContext({ contextSize: 256, threads: { ideal: 1, min: 1 }, sequences: 1,
+                                                flashAttention: false });
+    const grammarEvaluationState = new LlamaGrammarEvaluationState({ model, grammar: await llama.createGrammar({ grammar: gbnf }) });
+    const tokens = [];
+    let stopped = false;
+    const promptTokens = [model.tokens.bos, ...model.tokenize(prompt)];
+    for await (const t of context.getSequence().evaluate(promptTokens,
+                                                         { temperature: 0, grammarEvaluationState, yieldEogToken: true })) {
+      if (model.isEogToken(t)) {
+        stopped = true;
+        break;
+      }
+      tokens.push(t);
+      if (tokens.length >= n) break;
+    }
+    await context.dispose();
+    return { text: model.detokenize(tokens, false, promptTokens), stopped };
+  } finally {
+    await model.dispose();
+    await llama.dispose();
+  }
+}
+
+async function structuredSuite(client, modelPath) {
+  const model = "stories260K";
+  const ajv = await loadAjv();
+  const validate = ajv.compile(STRUCTURED_SCHEMA);
+  const messages = [{ role: "user", content: "Describe Lily as JSON." }];
+  const jsonSchemaFormat = { type: "json_schema", json_schema: { name: "person", schema: STRUCTURED_SCHEMA, strict: true } };
+  const finishes = (r) => r.choices.map((c) => c.finish_reason).join(",");
+
+  // json_schema, sampled: every choice that stopped parses and validates.
+  const base = { model, messages, response_format: jsonSchemaFormat, temperature: 0.8, max_tokens: 300, n: 3 };
+  let stopped = 0;
+  let invalid = 0;
+  const bySeed = new Map();
+  for (const seed of [11, 22, 33]) {
+    const r = await client.chat.completions.create({ ...base, seed });
+    bySeed.set(seed, r);
+    check(r.choices.length === 3, `json_schema seed ${seed}: n = 3 choices`, finishes(r));
+    for (const c of r.choices) {
+      check(["stop", "length"].includes(c.finish_reason), `json_schema seed ${seed} choice ${c.index}: finish_reason`,
+            c.finish_reason);
+      if (c.finish_reason !== "stop") continue;
+      stopped++;
+      let value;
+      try {
+        value = JSON.parse(c.message.content);
+      } catch (e) {
+        invalid++;
+        check(false, `json_schema seed ${seed} choice ${c.index}: JSON.parse`, `${e.message}: ${JSON.stringify(c.message.content)}`);
+        continue;
+      }
+      if (!validate(value)) {
+        invalid++;
+        check(false, `json_schema seed ${seed} choice ${c.index}: ajv validates`,
+              `${ajv.errorsText(validate.errors)}: ${c.message.content}`);
+      }
+    }
+  }
+  check(stopped > 0 && invalid === 0, `json_schema: all ${stopped}/9 stopped choices parse and validate (ajv)`,
+        `${invalid} invalid`);
+  console.log(`      e.g. ${JSON.stringify(bySeed.get(11).choices.find((c) => c.finish_reason === "stop")?.message.content ?? null)}`);
+
+  const again = await client.chat.completions.create({ ...base, seed: 11 });
+  const contents = (r) => JSON.stringify(r.choices.map((c) => [c.message.content, c.finish_reason]));
+  check(contents(again) === contents(bySeed.get(11)), "json_schema: same seed, same choices");
+  check(contents(bySeed.get(22)) !== contents(bySeed.get(11)), "json_schema: another seed, other choices");
+
+  // Streamed with the same seed: the concatenated deltas per choice are the same text.
+  const streamed = new Map();
+  const streamFinish = new Map();
+  for await (const chunk of await client.chat.completions.create({ ...base, seed: 22, stream: true })) {
+    for (const c of chunk.choices) {
+      streamed.set(c.index, (streamed.get(c.index) ?? "") + (c.delta?.content ?? ""));
+      if (c.finish_reason) streamFinish.set(c.index, c.finish_reason);
+    }
+  }
+  const nonStream = bySeed.get(22);
+  for (const c of nonStream.choices) {
+    check(streamed.get(c.index) === c.message.content && streamFinish.get(c.index) === c.finish_reason,
+          `json_schema stream choice ${c.index}: deltas == non-streamed text (${c.finish_reason})`,
+          `${JSON.stringify(streamed.get(c.index))} (${streamFinish.get(c.index)}) vs ${JSON.stringify(c.message.content)}`);
+    if (streamFinish.get(c.index) === "stop") {
+      let ok = false;
+      try {
+        ok = validate(JSON.parse(streamed.get(c.index)));
+      } catch {}
+      check(ok, `json_schema stream choice ${c.index}: streamed JSON validates`);
+    }
+  }
+
+  // json_object: any JSON object. stories260K writes stories into JSON keys and rarely closes
+  // one, so a logit_bias on its '"' (436) and '}' (128, the byte token <0x7D>) pieces makes
+  // most choices stop; every one that does must parse as an object.
+  let objects = 0;
+  for (const seed of [5, 6]) {
+    const r = await client.chat.completions.create({ model, messages, response_format: { type: "json_object" },
+                                                     temperature: 0.8, max_tokens: 300, n: 6, seed,
+                                                     logit_bias: { 436: 5, 128: 8 } });
+    for (const c of r.choices) {
+      check(c.message.content.startsWith("{"), `json_object seed ${seed} choice ${c.index}: starts an object`,
+            JSON.stringify(c.message.content));
+      if (c.finish_reason !== "stop") continue;
+      let value;
+      try {
+        value = JSON.parse(c.message.content);
+      } catch (e) {
+        check(false, `json_object seed ${seed} choice ${c.index}: JSON.parse`, `${e.message}: ${JSON.stringify(c.message.content)}`);
+        continue;
+      }
+      const isObject = value !== null && typeof value === "object" && !Array.isArray(value);
+      check(isObject, `json_object seed ${seed} choice ${c.index}: an object`, c.message.content);
+      if (isObject) objects++;
+    }
+  }
+  check(objects > 0, `json_object: ${objects}/12 choices stopped with a JSON object`);
+
+  // A tiny max_tokens cuts the JSON: finish_reason length, a prefix of an object.
+  const cut = await client.chat.completions.create({ model, messages, response_format: jsonSchemaFormat,
+                                                     temperature: 0, max_tokens: 4 });
+  check(cut.choices[0].finish_reason === "length" && cut.choices[0].message.content.startsWith("{") &&
+        cut.usage.completion_tokens === 4, "json_schema with max_tokens 4: finish_reason length, a cut-off object",
+        JSON.stringify(cut.choices[0]));
+
+  // /v1/completions with llama-server's `grammar` extension; at temperature 0 the text is
+  // llama.cpp's grammar-constrained greedy text for the same prompt.
+  const gbnf = 'root ::= " " name " " verb " " ("a" | "the") " " [a-z]{2,8} "."\n' +
+               'name ::= "Lily" | "Tom" | "Ben" | "Sue"\nverb ::= "saw" | "had" | "liked" | "found"\n';
+  const shape = /^ (Lily|Tom|Ben|Sue) (saw|had|liked|found) (a|the) [a-z]{2,8}\.$/;
+  const comp = await client.completions.create({ model, prompt: "Once upon a time", max_tokens: 40, temperature: 0, grammar: gbnf });
+  check(comp.choices[0].finish_reason === "stop" && shape.test(comp.choices[0].text), "completions + grammar: text follows it",
+        JSON.stringify(comp.choices[0]));
+  const ref = await llamaGrammarGreedy(modelPath, "Once upon a time", gbnf, 40);
+  if (ref) {
+    check(ref.stopped && ref.text === comp.choices[0].text, "completions + grammar at temperature 0 == llama.cpp's text",
+          `${JSON.stringify(comp.choices[0].text)} vs llama.cpp ${JSON.stringify(ref.text)}`);
+  }
+  const sampledComp = await client.completions.create({ model, prompt: "Once upon a time", max_tokens: 40,
+                                                        temperature: 0.8, n: 3, seed: 9, grammar: gbnf });
+  check(sampledComp.choices.every((c) => c.finish_reason === "stop" && shape.test(c.text)),
+        "completions + grammar, sampled n = 3: each follows it", JSON.stringify(sampledComp.choices.map((c) => c.text)));
+  let streamedComp = "";
+  for await (const chunk of await client.completions.create({ model, prompt: "Once upon a time", max_tokens: 40,
+                                                              temperature: 0, grammar: gbnf, stream: true })) {
+    streamedComp += chunk.choices[0]?.text ?? "";
+  }
+  check(streamedComp === comp.choices[0].text, "completions + grammar streamed == non-streamed");
+
+  // response_format on /v1/completions too.
+  const compSchema = await client.completions.create({ model, prompt: "Once upon a time", max_tokens: 300, temperature: 0,
+                                                       response_format: jsonSchemaFormat });
+  let compValue = null;
+  try {
+    compValue = JSON.parse(compSchema.choices[0].text);
+  } catch {}
+  check(compSchema.choices[0].finish_reason === "stop" && compValue !== null && validate(compValue),
+        "completions + response_format json_schema: stops with valid JSON", JSON.stringify(compSchema.choices[0]));
+
+  // Errors name the parameter.
+  await expectApiError("grammar and response_format together -> 400 param grammar",
+                       () => client.completions.create({ model, prompt: "x", max_tokens: 4, grammar: gbnf,
+                                                         response_format: { type: "json_object" } }), 400,
+                       (e) => e.param === "grammar");
+  const patternSchema = { type: "object", properties: { code: { type: "string", pattern: "^[A-Z]{3}$" } }, required: ["code"],
+                          additionalProperties: false };
+  await expectApiError("json_schema with pattern -> 400 param response_format",
+                       () => client.chat.completions.create({ model, messages, max_tokens: 8, response_format:
+                         { type: "json_schema", json_schema: { name: "code", schema: patternSchema, strict: true } } }), 400,
+                       (e) => e instanceof OpenAI.BadRequestError && e.param === "response_format");
+  await expectApiError("streamed json_schema with pattern -> 400 before any chunk",
+                       async () => { for await (const _ of await client.chat.completions.create({ model, messages, stream: true,
+                         response_format: { type: "json_schema", json_schema: { name: "code", schema: patternSchema } } })) {} },
+                       400, (e) => e.param === "response_format");
+  await expectApiError("GBNF syntax error -> 400 param grammar",
+                       () => client.completions.create({ model, prompt: "x", max_tokens: 4, grammar: 'root ::= "unterminated' }), 400,
+                       (e) => e instanceof OpenAI.BadRequestError && e.param === "grammar");
+  await expectApiError("GBNF with an undefined rule -> 400 param grammar",
+                       () => client.chat.completions.create({ model, messages, max_tokens: 4, grammar: "root ::= missing-rule\n" }), 400,
+                       (e) => e.param === "grammar");
+  await expectApiError("left-recursive GBNF -> 400 param grammar",
+                       () => client.completions.create({ model, prompt: "x", max_tokens: 4, grammar: 'root ::= root "a" | "a"\n' }), 400,
+                       (e) => e.param === "grammar");
 }
 
 // --- main ------------------------------------------------------------------------------
@@ -268,6 +533,18 @@ if (args.suite === "stories") {
   modelPath = args.model;
   if (!modelPath || !existsSync(modelPath)) {
     console.log(`SKIP: ${modelPath} missing (shared/README.md)`);
+    process.exit(77);
+  }
+} else if (args.suite === "structured") {
+  modelPath = args.model;
+  if (!modelPath || !existsSync(modelPath)) {
+    console.log(`SKIP: ${modelPath} missing (shared/README.md)`);
+    process.exit(77);
+  }
+  try {
+    createRequire(path.join(peers, "package.json")).resolve("ajv");
+  } catch (e) {
+    console.log(`SKIP: the ajv package is missing in ${peers} (npm ci): ${e.message}`);
     process.exit(77);
   }
 } else if (args.suite === "tools") {
@@ -279,7 +556,7 @@ if (args.suite === "stories") {
   modelPath = path.join(args["work-dir"], "qwen3-tools.gguf");
   execFileSync(args["make-model"], ["--template-config", args["template-config"], modelPath], { stdio: "inherit" });
 } else {
-  console.error("usage: openai_parity.mjs --suite stories|tools ...");
+  console.error("usage: openai_parity.mjs --suite stories|tools|structured ...");
   process.exit(2);
 }
 
@@ -287,6 +564,7 @@ const server = await startServer(modelPath);
 const client = new OpenAI({ apiKey: API_KEY, baseURL: `http://127.0.0.1:${server.port}/v1`, maxRetries: 0 });
 try {
   if (args.suite === "stories") await storiesSuite(client, server.port);
+  else if (args.suite === "structured") await structuredSuite(client, modelPath);
   else await toolsSuite(client);
 } catch (e) {
   check(false, "suite ran to the end", e.stack ?? String(e));
