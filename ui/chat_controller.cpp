@@ -7,6 +7,7 @@
 #include "bridge/engine_bridge.h"
 #include "bridge/adapter_info.h"
 #include "bridge/sampling_preset.h"
+#include "bridge/structured_output.h"
 #include "bridge/store_client.h"
 
 namespace pagoda::ui {
@@ -307,10 +308,27 @@ void ChatController::setSystemPrompt(const QString& prompt) {
 
 void ChatController::setSamplingPreset(const QString& presetId) {
     if (m_sessionId == 0 || bridge::samplingPresetId(m_session.sampling_preset_json) == presetId) return;
+    // A new preset replaces the sampling values, not the chat's structured output.
+    const bridge::StructuredOutput output = bridge::structuredOutput(m_session.sampling_preset_json);
     m_session.sampling_preset_json = bridge::samplingPresetJson(presetId);
+    if (auto kept = bridge::withStructuredOutput(m_session.sampling_preset_json, output)) {
+        m_session.sampling_preset_json = std::move(*kept);
+    }
     const store::Session s = m_session;
     m_store.run([s](StoreOps& ops) { return ops.update_session(s); });
     emit sessionChanged(m_sessionId);
+}
+
+QString ChatController::setStructuredOutput(bool enabled, const QString& schema) {
+    if (m_sessionId == 0) return {};
+    auto json = bridge::withStructuredOutput(m_session.sampling_preset_json, {enabled, schema});
+    if (!json) return QString::fromStdString(json.status().message());
+    if (*json == m_session.sampling_preset_json) return {};
+    m_session.sampling_preset_json = std::move(*json);
+    const store::Session s = m_session;
+    m_store.run([s](StoreOps& ops) { return ops.update_session(s); });
+    emit sessionChanged(m_sessionId);
+    return {};
 }
 
 void ChatController::setAdaptersJson(const std::string& json) {

@@ -65,6 +65,9 @@ public slots:
     void switchBranch(qint64 messageId, int step);
     void setSystemPrompt(const QString& prompt);
     void setSamplingPreset(const QString& presetId);
+    // JSON replies for this chat: any JSON object (schema empty) or valid under a JSON
+    // Schema. Returns why the schema cannot be used ("" when saved).
+    QString setStructuredOutput(bool enabled, const QString& schema);
     // Saves the open chat's LoRA adapters (Session::adapters_json).
     void setAdaptersJson(const std::string& json);
     void renameSession(qint64 id, const QString& title);

@@ -15,6 +15,7 @@
 
 #include "bridge/engine_bridge.h"
 #include "bridge/sampling_preset.h"
+#include "bridge/structured_output.h"
 #include "ui/chat_controller.h"
 #include "ui/chat_input.h"
 #include "ui/conversation_view.h"
@@ -47,6 +48,11 @@ ChatPanel::ChatPanel(ChatController& controller, bridge::EngineBridge& bridge, Q
     m_systemToggle->setCheckable(true);
     m_systemToggle->setToolTip(tr("Instructions the model sees before the conversation (this chat only)"));
     titleRow->addWidget(m_systemToggle);
+    m_jsonToggle = new QToolButton(header);
+    m_jsonToggle->setText(tr("JSON output"));
+    m_jsonToggle->setCheckable(true);
+    m_jsonToggle->setToolTip(tr("Replies are valid JSON: any object, or one that follows a JSON Schema (this chat only)"));
+    titleRow->addWidget(m_jsonToggle);
     auto* presetLabel = new QLabel(tr("Sampling:"), header);
     titleRow->addWidget(presetLabel);
     m_preset = new QComboBox(header);
@@ -75,6 +81,20 @@ ChatPanel::ChatPanel(ChatController& controller, bridge::EngineBridge& bridge, Q
     m_systemPrompt->setMaximumHeight(90);
     m_systemPrompt->setVisible(false);
     headerLayout->addWidget(m_systemPrompt);
+    m_jsonSchema = new QPlainTextEdit(header);
+    m_jsonSchema->setObjectName(QStringLiteral("jsonSchema"));
+    m_jsonSchema->setPlaceholderText(
+        tr("Optional JSON Schema, e.g. {\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}}, "
+           "\"required\": [\"name\"]}. Empty: any JSON object."));
+    m_jsonSchema->setMaximumHeight(120);
+    m_jsonSchema->setVisible(false);
+    headerLayout->addWidget(m_jsonSchema);
+    m_jsonError = new QLabel(header);
+    m_jsonError->setObjectName(QStringLiteral("jsonSchemaError"));
+    m_jsonError->setWordWrap(true);
+    m_jsonError->setStyleSheet(QStringLiteral("color: #c0392b;"));
+    m_jsonError->setVisible(false);
+    headerLayout->addWidget(m_jsonError);
     layout->addWidget(header);
 
     auto* line = new QFrame(this);
@@ -155,6 +175,17 @@ ChatPanel::ChatPanel(ChatController& controller, bridge::EngineBridge& bridge, Q
     });
     connect(promptSave, &QTimer::timeout, this,
             [this] { m_controller.setSystemPrompt(m_systemPrompt->toPlainText()); });
+    connect(m_jsonToggle, &QToolButton::toggled, this, [this](bool on) {
+        m_jsonSchema->setVisible(on);
+        if (!m_updatingHeader) saveStructuredOutput();
+    });
+    auto* schemaSave = new QTimer(this);
+    schemaSave->setSingleShot(true);
+    schemaSave->setInterval(600);
+    connect(m_jsonSchema, &QPlainTextEdit::textChanged, schemaSave, [this, schemaSave] {
+        if (!m_updatingHeader) schemaSave->start();
+    });
+    connect(schemaSave, &QTimer::timeout, this, &ChatPanel::saveStructuredOutput);
     connect(m_preset, &QComboBox::currentIndexChanged, this, [this](int index) {
         if (!m_updatingHeader && index >= 0) m_controller.setSamplingPreset(m_preset->itemData(index).toString());
     });
@@ -234,6 +265,18 @@ void ChatPanel::updateHeader() {
     }
     m_systemToggle->setEnabled(open);
     if (!s.system_prompt.empty() && open) m_systemToggle->setChecked(true);
+    m_jsonToggle->setEnabled(open);
+    const bridge::StructuredOutput output = bridge::structuredOutput(s.sampling_preset_json);
+    // A schema being typed (or not saved because it is invalid) stays as the user has it,
+    // until another chat opens.
+    if (m_headerSession != m_controller.sessionId()) {
+        m_headerSession = m_controller.sessionId();
+        m_jsonError->hide();
+    }
+    if (!m_jsonSchema->hasFocus() && m_jsonError->isHidden()) {
+        m_jsonToggle->setChecked(open && output.enabled);
+        if (m_jsonSchema->toPlainText() != output.schema) m_jsonSchema->setPlainText(output.schema);
+    }
     m_preset->setEnabled(open);
     m_export->setEnabled(open);
     const int presetIndex = m_preset->findData(bridge::samplingPresetId(s.sampling_preset_json));
@@ -254,6 +297,12 @@ void ChatPanel::updateHeader() {
     m_modelHint->setText(hint);
     m_conversation->setAssistantName(m_bridge.isLoaded() ? model.name : QString());
     m_updatingHeader = false;
+}
+
+void ChatPanel::saveStructuredOutput() {
+    const QString error = m_controller.setStructuredOutput(m_jsonToggle->isChecked(), m_jsonSchema->toPlainText());
+    m_jsonError->setText(error.isEmpty() ? QString() : tr("Not saved: %1").arg(error));
+    m_jsonError->setVisible(!error.isEmpty());
 }
 
 void ChatPanel::updateButtons() {

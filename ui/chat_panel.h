@@ -34,6 +34,9 @@ public:
     QComboBox* presetBox() const { return m_preset; }
     QPlainTextEdit* systemPromptEdit() const { return m_systemPrompt; }
     QToolButton* systemPromptToggle() const { return m_systemToggle; }
+    QToolButton* jsonOutputToggle() const { return m_jsonToggle; }
+    QPlainTextEdit* jsonSchemaEdit() const { return m_jsonSchema; }
+    QLabel* jsonSchemaError() const { return m_jsonError; }
     QWidget* editBar() const { return m_editBar; }
     QPlainTextEdit* editEditor() const { return m_editEditor; }
     QPushButton* editSaveButton() const { return m_editSave; }
@@ -49,6 +52,7 @@ private:
     void updateHeader();
     void updateButtons();
     void promptExport(bool json);
+    void saveStructuredOutput();
 
     ChatController& m_controller;
     bridge::EngineBridge& m_bridge;
@@ -56,6 +60,10 @@ private:
     QLabel* m_modelHint = nullptr;
     QToolButton* m_systemToggle = nullptr;
     QPlainTextEdit* m_systemPrompt = nullptr;
+    QToolButton* m_jsonToggle = nullptr;
+    QPlainTextEdit* m_jsonSchema = nullptr;  // empty: any JSON object
+    QLabel* m_jsonError = nullptr;
+    qint64 m_headerSession = -1;  // the chat updateHeader last showed
     QComboBox* m_preset = nullptr;
     QToolButton* m_export = nullptr;
     ConversationView* m_conversation = nullptr;

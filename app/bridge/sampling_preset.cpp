@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bridge/structured_output.h"
+
 namespace pagoda::bridge {
 
 namespace {
@@ -98,6 +100,7 @@ Result<SamplingParams> parseSamplingPreset(const std::string& json) {
         if (!it->is_number_unsigned()) return invalid_argument("sampling preset: 'seed' must be a non-negative integer");
         p.seed = it->get<uint64_t>();
     }
+    PAGODA_RETURN_IF_ERROR(readStructuredOutput(json, p));
     return p;
 }
 

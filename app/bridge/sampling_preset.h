@@ -26,7 +26,8 @@ const SamplingPreset& defaultSamplingPreset();
 const SamplingPreset& samplingPresetById(const QString& id);
 
 // Reads a session's preset JSON. "{}" or an unknown preset name gives the default preset;
-// malformed JSON or out-of-range values are an error naming the field.
+// malformed JSON or out-of-range values are an error naming the field. A "json_schema"
+// entry (structured_output.h) becomes the params' grammar.
 Result<SamplingParams> parseSamplingPreset(const std::string& json);
 // The preset id a session's JSON names ("balanced" when none).
 QString samplingPresetId(const std::string& json);

@@ -5,6 +5,9 @@
 // included.
 #include <QComboBox>
 #include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QJsonParseError>
 #include <QLabel>
 #include <QListWidget>
 #include <QPlainTextEdit>
@@ -15,7 +18,9 @@
 #include <QToolButton>
 
 #include "bridge/engine_bridge.h"
+#include "bridge/sampling_preset.h"
 #include "bridge/store_client.h"
+#include "bridge/structured_output.h"
 #include "ui/chat_controller.h"
 #include "ui/chat_input.h"
 #include "ui/chat_panel.h"
@@ -49,10 +54,13 @@ class TestUiChatFlow : public QObject {
 
 private slots:
     void wholeConversationSurvivesARestart();
+    void jsonOutputRepliesFollowTheSchema();
 
 private:
     // Loads stories260K through the Models page's real buttons.
     void addAndLoadModel(MainWindow& w, const QString& path);
+    // Starts the app and loads the model; false when either fails.
+    bool startWithModel(test::AppHarness& app, const QString& path);
 };
 
 void TestUiChatFlow::addAndLoadModel(MainWindow& w, const QString& path) {
@@ -71,17 +79,19 @@ void TestUiChatFlow::addAndLoadModel(MainWindow& w, const QString& path) {
     QTest::mouseClick(w.modelsPage()->loadButton(), Qt::LeftButton);
 }
 
+bool TestUiChatFlow::startWithModel(test::AppHarness& app, const QString& path) {
+    if (!app.start()) return false;
+    addAndLoadModel(app.window(), path);
+    return QTest::qWaitFor([&app] { return app.services().bridge().isLoaded(); }, 30000);
+}
+
 void TestUiChatFlow::wholeConversationSurvivesARestart() {
     const QString model = test::storiesModelPath();
     if (model.isEmpty()) QSKIP("../shared/models/stories260K.gguf is missing");
     test::AppHarness app;
-    QVERIFY(app.start());
+    QVERIFY(startWithModel(app, model));  // ---- add and load ----
     MainWindow* w = &app.window();
     bridge::EngineBridge* engine = &app.services().bridge();
-
-    // ---- add and load ----
-    addAndLoadModel(*w, model);
-    QTRY_VERIFY_WITH_TIMEOUT(engine->isLoaded(), 30000);
     QCOMPARE(engine->loadedModel().name, QStringLiteral("stories260K"));
     QVERIFY(!engine->loadedModel().hasChatTemplate);
     QTRY_VERIFY(w->engineStatusBar()->deviceText().contains(QStringLiteral("stories260K")));
@@ -239,6 +249,63 @@ void TestUiChatFlow::wholeConversationSurvivesARestart() {
     QVERIFY(w->lastError().contains(QStringLiteral("No model")));
     // The layout was saved on close.
     QVERIFY(app.services().settings().contains(QStringLiteral("window/geometry")));
+}
+
+void TestUiChatFlow::jsonOutputRepliesFollowTheSchema() {
+    const QString model = test::storiesModelPath();
+    if (model.isEmpty()) QSKIP("../shared/models/stories260K.gguf is missing");
+    test::AppHarness app;
+    QVERIFY(startWithModel(app, model));
+    MainWindow* w = &app.window();
+    w->showChatPage();
+    ChatPanel* chat = w->chatPanel();
+    ChatController& controller = w->controller();
+    QTest::mouseClick(w->sessionPanel()->newButton(), Qt::LeftButton);
+    QTRY_VERIFY(controller.sessionId() != 0);
+
+    // Switched on with a schema the engine cannot enforce: said so, nothing saved.
+    QVERIFY(!chat->jsonSchemaEdit()->isVisible());
+    QTest::mouseClick(chat->jsonOutputToggle(), Qt::LeftButton);
+    QVERIFY(chat->jsonSchemaEdit()->isVisible());
+    chat->jsonSchemaEdit()->setPlainText(QStringLiteral(R"({"type": "string", "pattern": "^a+$"})"));
+    QTRY_VERIFY(chat->jsonSchemaError()->isVisible());
+    QVERIFY2(chat->jsonSchemaError()->text().contains(QStringLiteral("pattern")), qPrintable(chat->jsonSchemaError()->text()));
+    QVERIFY(bridge::structuredOutput(controller.session().sampling_preset_json).schema.isEmpty());
+
+    // A schema it can: saved with the chat, and the reply is JSON valid under it.
+    chat->jsonSchemaEdit()->setPlainText(QStringLiteral(
+        R"({"type": "object", "properties": {"hero": {"type": "string", "maxLength": 12},)"
+        R"( "age": {"type": "integer", "minimum": 1, "maximum": 99}}, "required": ["hero", "age"],)"
+        R"( "additionalProperties": false})"));
+    QTRY_VERIFY(chat->jsonSchemaError()->isHidden());
+    QTRY_VERIFY(bridge::structuredOutput(controller.session().sampling_preset_json).schema.contains(QStringLiteral("hero")));
+    QSignalSpy finished(&controller, &ChatController::replyFinished);
+    chat->input()->setFocus();
+    QTest::keyClicks(chat->input(), QStringLiteral("Once upon a time"));
+    QTest::keyClick(chat->input(), Qt::Key_Return);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kReplyTimeoutMs);
+    const auto result = finished.at(0).at(0).value<bridge::GenerationResult>();
+    QCOMPARE(result.reason, QStringLiteral("stop"));
+    const QString reply = controller.messages().at(1).content;
+    QJsonParseError error;
+    const QJsonDocument doc = QJsonDocument::fromJson(reply.toUtf8(), &error);
+    QVERIFY2(error.error == QJsonParseError::NoError && doc.isObject(), qPrintable(reply));
+    const QJsonObject o = doc.object();
+    QVERIFY2(o.value(QStringLiteral("hero")).isString() && o.value(QStringLiteral("hero")).toString().size() <= 12,
+             qPrintable(reply));
+    const int age = o.value(QStringLiteral("age")).toInt(-1);
+    QVERIFY2(age >= 1 && age <= 99, qPrintable(reply));
+    QCOMPARE(o.size(), 2);
+
+    // Another preset keeps the chat's JSON output; switching it off brings free text back.
+    chat->presetBox()->setCurrentIndex(chat->presetBox()->findData(QStringLiteral("creative")));
+    QTRY_VERIFY(controller.session().sampling_preset_json.find("creative") != std::string::npos);
+    QVERIFY(bridge::structuredOutput(controller.session().sampling_preset_json).enabled);
+    QTest::mouseClick(chat->jsonOutputToggle(), Qt::LeftButton);
+    QTRY_VERIFY(!bridge::structuredOutput(controller.session().sampling_preset_json).enabled);
+    auto params = bridge::parseSamplingPreset(controller.session().sampling_preset_json);
+    QVERIFY(params.is_ok());
+    QVERIFY(!params->grammar);
 }
 
 QTEST_MAIN(TestUiChatFlow)

@@ -15,6 +15,7 @@
 #include "bridge/chat_prompt.h"
 #include "bridge/gguf_summary.h"
 #include "bridge/sampling_preset.h"
+#include "bridge/structured_output.h"
 #include "bridge/store_client.h"
 #include "ui/chat_controller.h"
 #include "ui/chat_input.h"
@@ -91,6 +92,30 @@ void TestUiWidgets::samplingPresets() {
         QVERIFY(r.status().message().find("sampling preset") != std::string::npos);
     }
     QCOMPARE(bridge::samplingPresetId(R"({"preset":"no-such"})"), QStringLiteral("balanced"));
+
+    // Structured output rides in the same JSON and becomes the grammar.
+    QVERIFY(!bridge::parseSamplingPreset(greedy)->grammar);
+    auto anyObject = bridge::withStructuredOutput(greedy, {true, QString()});
+    QVERIFY(anyObject.is_ok());
+    QCOMPARE(bridge::samplingPresetId(*anyObject), QStringLiteral("greedy"));
+    QVERIFY(bridge::structuredOutput(*anyObject).enabled);
+    QVERIFY(bridge::parseSamplingPreset(*anyObject)->grammar);
+    auto schema = bridge::withStructuredOutput(greedy, {true, QStringLiteral(R"({"type":"object","properties":{"b":{"type":"integer"},"a":{"type":"string"}}})")});
+    QVERIFY(schema.is_ok());
+    const QString kept = bridge::structuredOutput(*schema).schema;
+    QVERIFY2(kept.indexOf(QStringLiteral("\"b\"")) < kept.indexOf(QStringLiteral("\"a\"")), qPrintable(kept));  // schema order
+    QVERIFY(bridge::parseSamplingPreset(*schema)->grammar);
+    auto off = bridge::withStructuredOutput(*schema, {false, kept});
+    QVERIFY(off.is_ok());
+    QVERIFY(!bridge::structuredOutput(*off).enabled);
+    QVERIFY(!bridge::parseSamplingPreset(*off)->grammar);
+    for (const char* bad : {"not json", "[1]", R"({"type":"string","pattern":"a+"})"}) {
+        auto r = bridge::withStructuredOutput(greedy, {true, QString::fromLatin1(bad)});
+        QVERIFY2(!r.is_ok(), bad);
+    }
+    auto broken = bridge::parseSamplingPreset(R"({"preset":"greedy","json_schema":5})");
+    QVERIFY(!broken.is_ok());
+    QVERIFY(broken.status().message().find("json_schema") != std::string::npos);
 }
 
 void TestUiWidgets::plainContinuation() {
