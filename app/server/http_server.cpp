@@ -65,6 +65,7 @@ struct HttpServer::Impl {
     ApiService api;
     HttplibServer svr;
     int bound_port = -1;
+    int listen_fd = -1;  // the listening socket, to widen its backlog after bind
     std::thread listener;
     std::thread janitor;
 
@@ -358,6 +359,10 @@ Status HttpServer::start() {
         if (d.started) return invalid_argument("the server is already started");
     }
     d.setup_routes();
+    d.svr.set_socket_options([&d](int sock) {
+        httplib::default_socket_options(sock);
+        d.listen_fd = sock;
+    });
     if (d.cfg.port == 0) {
         d.bound_port = d.svr.bind_to_any_port(d.cfg.host);
         if (d.bound_port <= 0) return io_error("cannot listen on " + d.cfg.host + " (any port)");
@@ -368,6 +373,11 @@ Status HttpServer::start() {
         }
         d.bound_port = d.cfg.port;
     }
+    // Debian's compiled cpp-httplib listens with a backlog of 5: a burst of connections (an
+    // IDE opening many completions at once, 64 load-test clients) overflows it, and under CPU
+    // pressure the dropped handshakes stall in TCP retries for up to a minute. A second
+    // listen() on the bound socket sets a new backlog.
+    if (d.listen_fd >= 0) ::listen(d.listen_fd, SOMAXCONN);
     d.replica = d.cfg.replica_id;
     if (d.replica.empty()) {
         char host[256] = {};
