@@ -11,20 +11,9 @@ namespace pagoda {
 
 RowSamplingRequest EngineCore::row_request(SeqState& st, int32_t row) {
     const SamplingParams& p = st.req->request.sampling;
-    RowSamplingRequest r;
-    r.row = row;
-    r.temperature = p.temperature;
-    r.top_k = p.top_k;
-    r.top_p = p.top_p;
-    r.min_p = p.min_p;
-    r.repetition_penalty = p.repetition_penalty;
-    r.presence_penalty = p.presence_penalty;
-    r.frequency_penalty = p.frequency_penalty;
+    RowSamplingRequest r = row_sampling_request(p, row);
     if (p.temperature > 0.0f) r.uniform = st.sampler.next_uniform();
-    r.logit_bias = p.logit_bias;
     if (penalties_enabled(p)) r.penalties = st.penalties.entries();
-    r.logprobs = p.logprobs;
-    r.top_logprobs = p.logprobs ? p.top_logprobs : 0;
     return r;
 }
 

@@ -6,6 +6,22 @@
 
 namespace pagoda {
 
+RowSamplingRequest row_sampling_request(const SamplingParams& p, int32_t row) {
+    RowSamplingRequest r;
+    r.row = row;
+    r.temperature = p.temperature;
+    r.top_k = p.top_k;
+    r.top_p = p.top_p;
+    r.min_p = p.min_p;
+    r.repetition_penalty = p.repetition_penalty;
+    r.presence_penalty = p.presence_penalty;
+    r.frequency_penalty = p.frequency_penalty;
+    r.logit_bias = p.logit_bias;
+    r.logprobs = p.logprobs;
+    r.top_logprobs = p.logprobs ? p.top_logprobs : 0;
+    return r;
+}
+
 RowSamplingResult RowSampler::sample(std::span<const float> raw, const RowSamplingRequest& r,
                                      std::span<const uint64_t> allowed) {
     std::span<const float> use = raw;

@@ -8,9 +8,15 @@
 #include <vector>
 
 #include "backend/row_sampling.h"
+#include "pagoda/request.h"
 #include "sample/token_sampler.h"
 
 namespace pagoda {
+
+// A request's filters, penalty strengths, logit bias and log-probability wishes for one
+// row. What belongs to the sequence (its random number, its penalty counts) is the
+// caller's to fill in.
+RowSamplingRequest row_sampling_request(const SamplingParams& p, int32_t row);
 
 class RowSampler {
 public:

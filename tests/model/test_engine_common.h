@@ -55,20 +55,25 @@ inline fixtures::RandomModelConfig tiny_random_config(uint64_t seed = 11,
     return c;
 }
 
-// tiny_random_config's model, built in memory and loaded on a CPU backend.
+// tiny_random_config's model built in memory and loaded on `backend`; `bytes` keeps the
+// file the weights alias alive.
+inline Result<std::unique_ptr<Model>> load_random_on(Backend& backend, std::shared_ptr<std::vector<uint8_t>>& bytes,
+                                                     uint64_t seed = 11,
+                                                     fixtures::RandomModelType type = fixtures::RandomModelType::f32) {
+    GgufWriter w;
+    PAGODA_RETURN_IF_ERROR(fixtures::build_random_model(tiny_random_config(seed, type), w));
+    bytes = std::make_shared<std::vector<uint8_t>>(w.to_bytes());
+    auto file = GgufFile::parse(*bytes, "random.gguf");
+    if (!file) return file.status();
+    return Model::load(std::move(file.value()), backend);
+}
+
+// The same on a CPU backend.
 inline LoadedModel load_random(int threads = 2, uint64_t seed = 11,
                                fixtures::RandomModelType type = fixtures::RandomModelType::f32) {
-    const fixtures::RandomModelConfig c = tiny_random_config(seed, type);
-    GgufWriter w;
-    const Status s = fixtures::build_random_model(c, w);
-    EXPECT_TRUE(s.is_ok()) << s.to_string();
     LoadedModel l;
-    l.bytes = std::make_shared<std::vector<uint8_t>>(w.to_bytes());
-    auto file = GgufFile::parse(*l.bytes, "random.gguf");
-    EXPECT_TRUE(file.is_ok()) << file.status().to_string();
-    if (!file) return l;
     l.backend = create_cpu_backend(threads);
-    auto m = Model::load(std::move(file.value()), *l.backend);
+    auto m = load_random_on(*l.backend, l.bytes, seed, type);
     EXPECT_TRUE(m.is_ok()) << m.status().to_string();
     if (m) l.model = std::move(m.value());
     return l;

@@ -50,15 +50,6 @@ private:
     RowSampler reference_;
 };
 
-Result<std::unique_ptr<Model>> load_on(Backend& backend, std::shared_ptr<std::vector<uint8_t>>& bytes) {
-    GgufWriter w;
-    PAGODA_RETURN_IF_ERROR(fixtures::build_random_model(tiny_random_config(), w));
-    bytes = std::make_shared<std::vector<uint8_t>>(w.to_bytes());
-    auto file = GgufFile::parse(*bytes, "random.gguf");
-    if (!file) return file.status();
-    return Model::load(std::move(file.value()), backend);
-}
-
 // make_mixed_jobs plus what only the sampling path touches: logit bias, presence
 // penalties, min_p, log-probabilities, parallel samples and prompt logits.
 std::vector<Job> sampling_jobs() {
@@ -107,7 +98,7 @@ TEST(EngineDeviceSampling, SameTokensLogprobsAndPromptLogitsAsTheHostPath) {
     ASSERT_TRUE(host);
     SamplesOnDevice device;
     std::shared_ptr<std::vector<uint8_t>> bytes;
-    auto on_device = load_on(device, bytes);
+    auto on_device = load_random_on(device, bytes);
     ASSERT_TRUE(on_device.is_ok()) << on_device.status().to_string();
 
     const std::vector<Job> jobs = sampling_jobs();
@@ -141,7 +132,7 @@ TEST(EngineDeviceSampling, SameTokensLogprobsAndPromptLogitsAsTheHostPath) {
 TEST(EngineDeviceSampling, AFailureEndsTheStepsRequestsAndTheEngineGoesOn) {
     SamplesOnDevice device;
     std::shared_ptr<std::vector<uint8_t>> bytes;
-    auto model = load_on(device, bytes);
+    auto model = load_random_on(device, bytes);
     ASSERT_TRUE(model.is_ok()) << model.status().to_string();
     auto core = EngineCore::create(*model.value(), small_config());
     ASSERT_TRUE(core.is_ok()) << core.status().to_string();

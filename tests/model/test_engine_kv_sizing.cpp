@@ -27,21 +27,11 @@ private:
     uint64_t free_;
 };
 
-// The tiny random test model (64-dim, 2 layers, F32) on a backend claiming `free_bytes`.
-Result<std::unique_ptr<Model>> load_on(SmallDevice& device, std::shared_ptr<std::vector<uint8_t>>& bytes) {
-    GgufWriter w;
-    PAGODA_RETURN_IF_ERROR(fixtures::build_random_model(tiny_random_config(), w));
-    bytes = std::make_shared<std::vector<uint8_t>>(w.to_bytes());
-    auto file = GgufFile::parse(*bytes, "random.gguf");
-    if (!file) return file.status();
-    return Model::load(std::move(file.value()), device);
-}
-
 TEST(EngineKvSizing, FractionOfFreeDeviceMemorySizesThePool) {
     const uint64_t free_bytes = uint64_t{1} << 30;  // 1 GiB
     std::shared_ptr<std::vector<uint8_t>> bytes;
     SmallDevice device(free_bytes);
-    auto model = load_on(device, bytes);
+    auto model = load_random_on(device, bytes);
     ASSERT_TRUE(model.is_ok()) << model.status().to_string();
     EXPECT_GT(device.asked_, 64u * 512 * 4) << "the weights' size is asked before the upload";
     EngineConfig c;
@@ -57,7 +47,7 @@ TEST(EngineKvSizing, FractionOfFreeDeviceMemorySizesThePool) {
 TEST(EngineKvSizing, TooLittleMemoryForOneContextIsAClearError) {
     std::shared_ptr<std::vector<uint8_t>> bytes;
     SmallDevice device(600u << 20);  // 600 MiB: 5% of it is below the activation reserve
-    auto model = load_on(device, bytes);
+    auto model = load_random_on(device, bytes);
     ASSERT_TRUE(model.is_ok()) << model.status().to_string();
     EngineConfig c;
     c.kv_memory_fraction = 0.05;
@@ -73,7 +63,7 @@ TEST(EngineKvSizing, TooLittleMemoryForOneContextIsAClearError) {
 TEST(EngineKvSizing, ModelLargerThanTheDeviceIsRefusedBeforeUploading) {
     std::shared_ptr<std::vector<uint8_t>> bytes;
     SmallDevice device(4096);
-    auto model = load_on(device, bytes);
+    auto model = load_random_on(device, bytes);
     ASSERT_FALSE(model.is_ok());
     EXPECT_EQ(model.status().code(), ErrorCode::out_of_memory);
     EXPECT_NE(model.status().message().find("are free"), std::string::npos) << model.status().message();

@@ -181,15 +181,8 @@ TEST(RowSampler, MatchesTokenSamplerOnTheProcessedRow) {
     RowSampler rows;
     int differing_rows = 0;
     for (int draw = 0; draw < 200; ++draw) {
-        RowSamplingRequest r;
-        r.temperature = p.temperature;
-        r.top_k = p.top_k;
-        r.top_p = p.top_p;
-        r.min_p = p.min_p;
-        r.repetition_penalty = p.repetition_penalty;
-        r.frequency_penalty = p.frequency_penalty;
+        RowSamplingRequest r = row_sampling_request(p, 0);
         r.uniform = stream.next_uniform();
-        r.logit_bias = p.logit_bias;
         r.penalties = st.entries();
         r.logprobs = true;
         r.top_logprobs = 3;
